@@ -1,0 +1,85 @@
+"""`verify check CASE|FILE`: a program against its task's reference; `--all` over the catalogue."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from verify.commands._common import console, emit_json, fail, is_program_path
+
+
+def _progress_check(case, program, out, quiet: bool, **kwargs):
+    """check_case with a rich progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from verify.checking import DEFAULT_BUDGET, check_case, plan
+    pl = plan(case, kwargs.get("max_len"), kwargs.get("samples"), kwargs.get("sample_max_len"),
+              kwargs.get("budget") or DEFAULT_BUDGET)
+    if quiet:
+        return check_case(case, program, **kwargs)
+    with Progress(TextColumn(f"checking {case.name}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=out, transient=True) as bar:
+        task = bar.add_task("check", total=pl.exhaustive_inputs + pl.samples)
+        return check_case(case, program, progress=lambda k: bar.advance(task, k), **kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(
+        target: Optional[str] = typer.Argument(None, help="a catalogue case name, or a .crasp file with --case"),
+        case_name: Optional[str] = typer.Option(None, "--case", help="the case whose reference a .crasp file is "
+                                                                       "checked against"),
+        all_cases: bool = typer.Option(False, "--all", help="check every catalogue program"),
+        max_len: Optional[int] = typer.Option(None, "--max-len", help="exhaustive up to this length "
+                                                                       "(default: the longest within --budget)"),
+        samples: int = typer.Option(1000, help="random inputs after the exhaustive part"),
+        sample_max_len: Optional[int] = typer.Option(None, "--sample-max-len",
+                                                     help="longest random input (default: twice the training length)"),
+        budget: int = typer.Option(1 << 17, help="most inputs to enumerate exhaustively"),
+        seed: int = typer.Option(0),
+        offset: int = typer.Option(0, help="position offset for periodic predicates"),
+        json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Check a program against the task's reference on every input up to a length, then on random inputs."""
+        from verify.catalogue import all_cases as catalogue, get_case
+        from verify.commands._common import load_target
+        from verify.problems import UserError
+        from verify.trace import render_trace, trace
+
+        out = console()
+        if all_cases:
+            if target:
+                raise UserError("give a case or --all, not both")
+            jobs = [(c, c.build_program()) for c in catalogue() if c.program is not None]
+        elif target is None:
+            raise UserError("name a case (see `verify cases`), a .crasp file with --case, or --all")
+        elif is_program_path(target):
+            if case_name is None:
+                raise UserError(f"{target}: say which task's reference to check against with --case NAME")
+            _, program = load_target(target)
+            jobs = [(get_case(case_name), program)]
+        else:
+            case, program = load_target(target)
+            jobs = [(case, program)]
+        results = []
+        for case, program in jobs:
+            verdict = _progress_check(case, program, out, quiet=json, max_len=max_len, samples=samples,
+                                      sample_max_len=sample_max_len, budget=budget, seed=seed, offset=offset)
+            results.append((case, program, verdict))
+        failed = [r for r in results if r[2].status != "holds"]
+        if json:
+            emit_json([{"case": c.name, **v.as_dict()} for c, _, v in results])
+        else:
+            for case, program, v in results:
+                colour = "green" if v.ok else "red"
+                out.print(f"[{colour}]{v.status.upper()}[/] {case.name}: {v.method}; {v.scope}")
+                if v.counterexample is not None:
+                    cex = v.counterexample
+                    out.print(f"  shortest counterexample found: {' '.join(cex.input) or '(empty)'}")
+                    out.print(f"  {cex.detail}")
+                    tokens = list(cex.input) if case.format == "language" else list(case.full_sequence(cex.input))
+                    render_trace(trace(program, tokens, offset), out)
+            if len(results) > 1:
+                out.print(f"{len(results) - len(failed)} of {len(results)} programs hold")
+        if failed:
+            fail(1)

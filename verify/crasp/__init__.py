@@ -1,0 +1,1 @@
+"""C-RASP[periodic, local]: syntax tree, parser, printer, static checks, fragments, interpreter."""

@@ -1,0 +1,96 @@
+"""Three-valued verdicts: holds / refuted (with a counterexample that re-runs) / unknown (with why).
+
+Every verdict says what was checked: `method` (exhaustive, sampled, Z3 induction, lemma, ...)
+and `scope` (up to which length, which alphabet, which N)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+HOLDS, REFUTED, UNKNOWN = "holds", "refuted", "unknown"
+VERDICTS = (HOLDS, REFUTED, UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A concrete input on which a claim fails; `replay()`-able by whoever produced it."""
+
+    input: tuple                 # tokens
+    position: Optional[int]      # 1-based position where it fails (None: the whole input)
+    expected: Any
+    got: Any
+    detail: str = ""
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"input": list(self.input), "position": self.position,
+                "expected": _plain(self.expected), "got": _plain(self.got), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str                  # HOLDS / REFUTED / UNKNOWN
+    claim: str                   # what was claimed, in words
+    method: str                  # how it was checked
+    scope: str                   # what exactly was covered ("all inputs of length <= 16 over {0,1}")
+    counterexample: Optional[Counterexample] = None
+    reason: str = ""             # for UNKNOWN: why; otherwise optional detail
+    evidence: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        assert self.status in VERDICTS, self.status
+        assert self.status != REFUTED or self.counterexample is not None, "refuted needs a counterexample"
+        assert self.status != UNKNOWN or self.reason, "unknown needs a reason"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == HOLDS
+
+    def summary(self) -> str:
+        text = f"{self.status.upper()}: {self.claim} — {self.method}; {self.scope}"
+        if self.reason:
+            text += f" ({self.reason})"
+        return text
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"status": self.status, "claim": self.claim, "method": self.method, "scope": self.scope,
+                "counterexample": self.counterexample.as_dict() if self.counterexample else None,
+                "reason": self.reason, "evidence": {k: _plain(v) for k, v in self.evidence.items()}}
+
+
+@dataclass(frozen=True)
+class TheoremReport:
+    """The result of one check in theorems/: a name from the paper and one verdict per item."""
+
+    theorem: str                 # e.g. "Theorem 9"
+    title: str
+    verdicts: List[Verdict]
+
+    @property
+    def status(self) -> str:
+        statuses = {v.status for v in self.verdicts}
+        if REFUTED in statuses:
+            return REFUTED
+        if UNKNOWN in statuses or not statuses:
+            return UNKNOWN
+        return HOLDS
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"theorem": self.theorem, "title": self.title, "status": self.status,
+                "verdicts": [v.as_dict() for v in self.verdicts]}
+
+
+def _plain(x: Any) -> Any:
+    """JSON-friendly copies of numpy scalars, tuples and sets."""
+    try:
+        import numpy as np
+        if isinstance(x, np.generic):
+            return x.item()
+        if isinstance(x, np.ndarray):
+            return x.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(x, (tuple, list, set, frozenset)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    return x
