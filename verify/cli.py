@@ -39,13 +39,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as ex:  # click usage errors arrive here in non-standalone mode
-        import click
-        if isinstance(ex, click.exceptions.ClickException):
+    except typer.Abort:
+        return 1
+    except Exception as ex:
+        # usage errors (unknown option, missing argument) arrive here in non-standalone mode;
+        # they know how to show themselves. Anything else is a bug and keeps its traceback.
+        if hasattr(ex, "show") and isinstance(getattr(ex, "exit_code", None), int):
             ex.show()
             return ex.exit_code
-        if isinstance(ex, click.exceptions.Abort):
-            return 1
         raise
     return 0
 

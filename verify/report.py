@@ -7,6 +7,7 @@ define `columns(case) -> dict`."""
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
@@ -39,22 +40,34 @@ def column_providers() -> List[Callable[[Case], Dict[str, Any]]]:
     return providers
 
 
+_CITED = re.compile(r"(Theorem \d+|Lemmas? \d+(?:\s*[–-]\s*\d+)?)")
+
+
+def short_citation(text: str) -> str:
+    """'Theorem 12' / 'Lemmas 35–36' out of a longer citation, for the table (JSON keeps it all)."""
+    found = list(dict.fromkeys(m.group(1) for m in _CITED.finditer(text or "")))
+    return ", ".join(found) if found else "the paper's label"
+
+
 def _prediction(case: Case, program, verdict: Optional[Verdict], nope: bool) -> Dict[str, str]:
     """Predicted ✓/✗ (or ?) with the evidence and whether it was checked or cited."""
     if program is None:
         why = case.citation or case.no_program_reason
-        return {"verdict": "✗", "evidence": f"cited: {why}", "kind": "cited"}
+        return {"verdict": "✗", "evidence": f"cited: {why}", "short": f"cited: {short_citation(why)}",
+                "kind": "cited"}
     if verdict is None or verdict.status != "holds":
         status = verdict.status if verdict else "not checked"
-        return {"verdict": "?", "evidence": f"program {status}", "kind": "checked"}
+        return {"verdict": "?", "evidence": f"program {status}", "short": f"program {status}", "kind": "checked"}
     frag = fragment(program)
     if nope and frag != PLAIN:
         if case.nope_reason:
-            return {"verdict": "✗", "evidence": f"cited: {case.nope_reason}", "kind": "cited"}
-        return {"verdict": "?", "evidence": f"only a {frag} program is known", "kind": "unknown"}
+            return {"verdict": "✗", "evidence": f"cited: {case.nope_reason}",
+                    "short": f"cited: {short_citation(case.nope_reason)}", "kind": "cited"}
+        return {"verdict": "?", "evidence": f"only a {frag} program is known", "short": f"only {frag} known",
+                "kind": "unknown"}
     ev = verdict.evidence
-    short = f"checked ≤{ev['exhaustive_len']} all + {ev['samples']} random ≤{ev['sample_lengths'][1]}"
-    return {"verdict": "✓", "evidence": short, "kind": "checked"}
+    short = f"checked: all ≤{ev['exhaustive_len']}, {ev['samples']} random ≤{ev['sample_lengths'][1]}"
+    return {"verdict": "✓", "evidence": f"{verdict.method}; {verdict.scope}", "short": short, "kind": "checked"}
 
 
 def _paper(case: Case, encoding: str) -> Dict[str, Any]:
@@ -107,8 +120,12 @@ def build_rows(settings: ReportSettings = ReportSettings(), progress: Optional[C
     return rows
 
 
-def _mark(flag: Optional[bool]) -> str:
-    return "—" if flag is None else ("[green]yes[/]" if flag else "[red]NO[/]")
+def _mark(flag: Optional[bool], kind: str) -> str:
+    if flag is None:
+        return "—"
+    if not flag:
+        return "[red]NO[/]"
+    return "[green]yes[/]" if kind == "checked" else "[dim]yes (cited)[/]"
 
 
 def _acc(paper: Dict[str, Any]) -> str:
@@ -119,31 +136,38 @@ def _acc(paper: Dict[str, Any]) -> str:
 
 
 def render(rows: List[Dict[str, Any]], console) -> None:
+    from rich.markup import escape
     from rich.table import Table
     extra_keys: List[str] = []
     for r in rows:
         for k in r["extra"]:
             if k not in extra_keys:
                 extra_keys.append(k)
-    t = Table(title="Theory vs. paper: C-RASP[periodic,local] (APE) and plain C-RASP (NoPE)",
+    t = Table(title=escape("Theory vs. paper: C-RASP[periodic,local] (APE) and plain C-RASP (NoPE)"),
               caption="paper columns: the authors' label, then accuracy % on lengths 0-50/51-100/101-150 "
                       "(formal languages: their own bins)", show_lines=False)
     for col in ("task", "program", "APE", "NoPE", "evidence", "paper APE", "paper NoPE", "agree", *extra_keys):
         t.add_column(col, overflow="fold")
     for r in rows:
         program = r["program"] or "[dim]none[/]"
-        evidence = r["ape"]["evidence"]
+        evidence = r["ape"]["short"]
         if r["nope"]["kind"] == "cited" and r["ape"]["kind"] == "checked":
-            evidence += f"; NoPE {r['nope']['evidence']}"
-        agree = f"{_mark(r['agrees_ape'])}/{_mark(r['agrees_nope'])}"
-        t.add_row(r["task"], program, r["ape"]["verdict"], r["nope"]["verdict"], evidence,
+            evidence += f"; NoPE {r['nope']['short']}"
+        agree = f"{_mark(r['agrees_ape'], r['ape']['kind'])} / {_mark(r['agrees_nope'], r['nope']['kind'])}"
+        t.add_row(r["task"], program, r["ape"]["verdict"], r["nope"]["verdict"], escape(evidence),
                   _acc(r["paper_ape"]), _acc(r["paper_nope"]), agree,
-                  *[str(r["extra"].get(k, "—")) for k in extra_keys])
+                  *[escape(str(r["extra"].get(k, "—"))) for k in extra_keys])
     console.print(t)
-    n = len(rows)
-    agree_ape = sum(1 for r in rows if r["agrees_ape"])
-    agree_nope = sum(1 for r in rows if r["agrees_nope"])
-    checked = sum(1 for r in rows if r["ape"]["kind"] == "checked" and r["ape"]["verdict"] == "✓")
-    console.print(f"{n} tasks; predictions agree with the paper's labels: APE {agree_ape}/{n}, NoPE {agree_nope}/{n}; "
-                  f"{checked} ✓ verdicts checked by running programs, the ✗ verdicts are cited "
-                  f"(later stages turn citations into certificates)")
+    console.print(summary(rows))
+
+
+def summary(rows: List[Dict[str, Any]]) -> str:
+    parts = []
+    for enc, key in (("APE", "ape"), ("NoPE", "nope")):
+        checked = [r for r in rows if r[key]["kind"] == "checked" and r[f"agrees_{key}"] is not None]
+        cited = [r for r in rows if r[key]["kind"] == "cited" and r[f"agrees_{key}"] is not None]
+        parts.append(f"{enc}: {sum(r[f'agrees_{key}'] for r in checked)}/{len(checked)} checked verdicts and "
+                     f"{sum(r[f'agrees_{key}'] for r in cited)}/{len(cited)} cited verdicts agree with the paper")
+    unknown = sum(1 for r in rows for k in ("ape", "nope") if r[k]["verdict"] == "?")
+    return (f"{len(rows)} tasks. " + "; ".join(parts) + f"; {unknown} verdicts unknown. Checked = a program run "
+            f"against the task's reference in the stated scope; cited = resting on the named theorem or lemma.")

@@ -39,8 +39,11 @@ def emit_json(data: Any) -> None:
 
 
 def console():
+    """A rich console; wide when writing to a file or pipe so tables do not fold."""
+    import sys
+
     from rich.console import Console
-    return Console()
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def fail(code: int = 1) -> None:

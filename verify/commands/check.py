@@ -5,6 +5,8 @@ from typing import List, Optional
 
 import typer
 
+from rich.markup import escape
+
 from verify.commands._common import console, emit_json, fail, is_program_path
 
 
@@ -72,11 +74,11 @@ def register(app: typer.Typer) -> None:
         else:
             for case, program, v in results:
                 colour = "green" if v.ok else "red"
-                out.print(f"[{colour}]{v.status.upper()}[/] {case.name}: {v.method}; {v.scope}")
+                out.print(f"[{colour}]{v.status.upper()}[/] {case.name}: " + escape(f"{v.method}; {v.scope}"))
                 if v.counterexample is not None:
                     cex = v.counterexample
-                    out.print(f"  shortest counterexample found: {' '.join(cex.input) or '(empty)'}")
-                    out.print(f"  {cex.detail}")
+                    out.print("  shortest counterexample found: " + escape(' '.join(cex.input) or '(empty)'))
+                    out.print("  " + escape(cex.detail))
                     tokens = list(cex.input) if case.format == "language" else list(case.full_sequence(cex.input))
                     render_trace(trace(program, tokens, offset), out)
             if len(results) > 1:

@@ -5,6 +5,8 @@ from typing import Optional
 
 import typer
 
+from rich.markup import escape
+
 from verify.commands._common import console, emit_json, fail
 
 
@@ -33,14 +35,14 @@ def register(app: typer.Typer) -> None:
         else:
             colours = {"holds": "green", "refuted": "red", "unknown": "yellow"}
             for module, r in reports:
-                out.print(f"[{colours[r.status]}]{r.status.upper():8}[/] {r.theorem}: {r.title}  "
-                          f"[dim]({module}, {len(r.verdicts)} items)[/]")
+                out.print(f"[{colours[r.status]}]{r.status.upper():8}[/] " + escape(f"{r.theorem}: {r.title}") +
+                          f"  [dim]({module}, {len(r.verdicts)} items)[/]")
                 for v in r.verdicts:
                     if verbose or v.status != "holds":
-                        out.print(f"    [{colours[v.status]}]{v.status}[/] {v.claim} — {v.method}; {v.scope}"
-                                  + (f" ({v.reason})" if v.reason else ""))
+                        out.print(f"    [{colours[v.status]}]{v.status}[/] " + escape(f"{v.claim} — {v.method}; {v.scope}"
+                                  + (f" ({v.reason})" if v.reason else "")))
                         if v.counterexample is not None:
-                            out.print(f"      counterexample: {' '.join(map(str, v.counterexample.input))} — "
-                                      f"{v.counterexample.detail}")
+                            out.print("      counterexample: " + escape(f"{' '.join(map(str, v.counterexample.input))} — "
+                                                                   f"{v.counterexample.detail}"))
         if any(r.status == "refuted" for _, r in reports):
             fail(1)

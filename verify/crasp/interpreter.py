@@ -147,7 +147,8 @@ def evaluate(program: Union[A.Program, StraightLine], ids: np.ndarray, offset: i
         elif k == "compare":
             v = _COMPARE[op.param](a[0], a[1])
         elif k == "count":
-            v = np.cumsum(a[0], axis=1, dtype=np.int64)
+            # an int32 running sum is several times faster and exact (a count is at most n < 2**31)
+            v = np.cumsum(a[0], axis=1, dtype=np.int32 if n < 2**31 else np.int64).astype(np.int64)
         elif k == "guarded_count":
             src = a[0].astype(np.int64)
             v = np.zeros(src.shape, dtype=np.int64)
