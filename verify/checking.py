@@ -72,8 +72,13 @@ def plan(case: Case, max_len: Optional[int], samples: int, sample_max_len: Optio
             f"use --max-len {fit} or less, or raise --budget")
     if samples < 0:
         raise UserError("--samples must be >= 0")
+    longest = case.extra.get("longest_input")  # tasks whose inputs cannot be longer (unique tokens)
     if sample_max_len is None:
         sample_max_len = max(2 * case.max_input_len, max_len)
+        if longest is not None:
+            sample_max_len = min(sample_max_len, int(longest))
+    elif longest is not None and sample_max_len > int(longest):
+        raise UserError(f"{case.name} has no valid input longer than {longest}; use --sample-max-len {longest}")
     if sample_max_len < case.min_len and samples:
         raise UserError(f"--sample-max-len must be at least {case.min_len} for {case.name}")
     if samples * sample_max_len > MAX_SAMPLED_TOKENS:

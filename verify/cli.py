@@ -28,7 +28,10 @@ def _register_commands() -> None:
 def main(argv=None) -> int:
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # in non-standalone mode click returns the code of typer.Exit instead of raising it
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except UserError as err:
         print(err.render(), file=sys.stderr)
         return err.exit_code
