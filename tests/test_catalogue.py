@@ -8,7 +8,7 @@ import pytest
 import cases
 from verify import catalogue
 from verify.catalogue import all_cases, get_case, paper_results
-from verify.checking import check_case
+from verify.checking import check_case, sample_len_for
 from verify.cli import main
 from verify.crasp.checks import check_program
 from verify.crasp.fragment import PLAIN, fragment
@@ -46,8 +46,7 @@ def test_records_are_consistent(name):
 @pytest.mark.parametrize("name", WITH_PROGRAMS)
 def test_every_catalogue_program_agrees_with_its_reference(name):
     case = get_case(name)
-    longest = min(100, case.extra.get("longest_input", 100))
-    v = check_case(case, budget=1 << 13, samples=200, sample_max_len=longest)
+    v = check_case(case, budget=1 << 13, samples=200, sample_max_len=sample_len_for(case, 100))
     assert v.status == "holds", v.counterexample
 
 

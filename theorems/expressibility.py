@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Tuple
 
 from verify.catalogue import all_cases
-from verify.checking import check_case
+from verify.checking import check_case, sample_len_for
 from verify.crasp.fragment import PERIODIC_LOCAL, PLAIN, fragment, in_fragment
 from verify.verdict import UNKNOWN, TheoremReport, Verdict
 
@@ -23,7 +23,8 @@ CHECK_SAMPLE_LEN = 120
 def checked(name: str) -> Verdict:
     """One bounded check per case, shared by both claims."""
     case = next(c for c in all_cases() if c.name == name)
-    return check_case(case, budget=CHECK_BUDGET, samples=CHECK_SAMPLES, sample_max_len=CHECK_SAMPLE_LEN)
+    return check_case(case, budget=CHECK_BUDGET, samples=CHECK_SAMPLES,
+                      sample_max_len=sample_len_for(case, CHECK_SAMPLE_LEN))
 
 
 def _claim(target: str, label: str) -> Tuple[Verdict, ...]:

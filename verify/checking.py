@@ -88,6 +88,12 @@ def plan(case: Case, max_len: Optional[int], samples: int, sample_max_len: Optio
                 max(case.min_len, 1), sample_max_len)
 
 
+def sample_len_for(case: Case, wanted: int) -> int:
+    """`wanted`, capped at the longest input the task has (e.g. unique tokens from a small vocabulary)."""
+    longest = case.extra.get("longest_input")
+    return wanted if longest is None else min(wanted, int(longest))
+
+
 # ------------------------------------------------------------------ enumeration
 def all_strings(k: int, length: int, dtype=np.int8) -> np.ndarray:
     """Every string of the given length over k symbols, as ids (k**length, length)."""

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from verify.case import Case
 from verify.catalogue import all_cases, paper_results
-from verify.checking import check_case
+from verify.checking import check_case, sample_len_for
 from verify.crasp.fragment import PLAIN, fragment
 from verify.verdict import Verdict
 
@@ -87,7 +87,8 @@ def build_rows(settings: ReportSettings = ReportSettings(), progress: Optional[C
         verdict = None
         if program is not None:
             verdict = check_case(case, program, budget=settings.budget, samples=settings.samples,
-                                 sample_max_len=settings.sample_max_len, seed=settings.seed)
+                                 sample_max_len=None if settings.sample_max_len is None
+                                 else sample_len_for(case, settings.sample_max_len), seed=settings.seed)
         ape = _prediction(case, program, verdict, nope=False)
         nope = _prediction(case, program, verdict, nope=True)
         paper_ape, paper_nope = _paper(case, "APE"), _paper(case, "NoPE")

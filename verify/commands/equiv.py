@@ -1,0 +1,46 @@
+"""`verify equiv A B`: are two programs equivalent (every output, every length)? `verify equiv A
+--empty`: does A accept no word? Proof by induction, or the shortest distinguishing word."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from verify.commands._common import console, emit_json, load_target
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("equiv")
+    def equiv_cmd(
+        first: str = typer.Argument(..., help="a catalogue case (its program) or a .crasp file"),
+        second: Optional[str] = typer.Argument(None, help="the program to compare with (omit with --empty)"),
+        empty: bool = typer.Option(False, "--empty", help="instead: does FIRST accept no word?"),
+        output: Optional[List[str]] = typer.Option(None, "--output", help="compare only these outputs "
+                                                   "(e.g. accept, 'next a'); default: all, which must match"),
+        mode: str = typer.Option("last", "--mode", help="acceptance: last or end"),
+        offset: int = typer.Option(0, "--offset"),
+        timeout: float = typer.Option(60.0, "--timeout", help="time limit in seconds (then: unknown)"),
+        json_out: bool = typer.Option(False, "--json"),
+    ):
+        """Exit 0: equivalent (or empty) for all lengths; 1: a distinguishing (or accepted) word; 3: unknown."""
+        from verify.problems import UserError
+        from verify.smt.cli_support import check_mode, check_positive, exit_code, render, status_line
+        from verify.smt.equiv import empty as is_empty, equivalent
+        from verify.smt.induction import InductionSettings
+        check_mode(mode)
+        check_positive("--timeout", timeout, 0.001)
+        if empty == (second is not None):
+            raise UserError("give two programs, or one program and --empty")
+        settings = InductionSettings(timeout_s=timeout, bound_s=min(timeout / 4, 10.0))
+        _, a = load_target(first)
+        with status_line("deciding", json_out) as say:
+            if empty:
+                v = is_empty(a, mode, offset, (output or ["accept"])[0], settings, log=say)
+            else:
+                _, b = load_target(second)
+                v = equivalent(a, b, mode, offset, output or None, settings, log=say)
+        if json_out:
+            emit_json(v.as_dict())
+        else:
+            render(v, console())
+        raise SystemExit(exit_code(v))  # typer.Exit codes are lost by cli.main (see report)

@@ -1,0 +1,71 @@
+"""What the refute / prove / equiv / mutate commands share: options, progress, rendering, exit codes.
+
+Exit codes: 0 the claim holds (up to the stated bound for `refute`, for every length for
+`prove`), 1 refuted (a replayed counterexample is printed), 3 unknown (solver timeout, no proof
+found), 2 bad input (a UserError).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Optional
+
+from verify.crasp.interpreter import ACCEPTANCE_MODES
+from verify.problems import UserError
+from verify.verdict import HOLDS, REFUTED, Verdict
+
+EXIT = {HOLDS: 0, REFUTED: 1}
+EXIT_UNKNOWN = 3
+
+
+def exit_code(v: Verdict) -> int:
+    return EXIT.get(v.status, EXIT_UNKNOWN)
+
+
+def check_mode(mode: str) -> str:
+    if mode not in ACCEPTANCE_MODES:
+        raise UserError(f"--mode must be one of {', '.join(ACCEPTANCE_MODES)} (got {mode!r})")
+    return mode
+
+
+def check_positive(name: str, value, minimum=1):
+    if value < minimum:
+        raise UserError(f"{name} must be at least {minimum} (got {value})")
+    return value
+
+
+@contextmanager
+def status_line(text: str, quiet: bool):
+    """A spinner while the solver works (stderr; silent with --json)."""
+    if quiet:
+        yield lambda s: None
+        return
+    from rich.console import Console
+    err = Console(stderr=True)
+    with err.status(text) as st:
+        yield lambda s: st.update(f"{text}: {s}")
+
+
+def render(v: Verdict, console, title: Optional[str] = None) -> None:
+    color = {"holds": "green", "refuted": "red"}.get(v.status, "yellow")
+    if title:
+        console.print(f"[bold]{title}[/]")
+    console.print(f"[bold {color}]{v.status.upper()}[/]: {v.claim}")
+    console.print(f"  method: {v.method}")
+    console.print(f"  scope:  {v.scope}")
+    if v.reason:
+        console.print(f"  reason: {v.reason}")
+    if v.counterexample is not None:
+        c = v.counterexample
+        console.print(f"  counterexample (length {len(c.input)}): [bold]{' '.join(c.input)}[/]")
+        console.print(f"    program: {c.got}   specification: {c.expected}")
+        console.print(f"    {c.detail}")
+    inv = v.evidence.get("invariant")
+    if inv:
+        console.print(f"  invariant ({len(inv)} conjuncts, proved inductive):")
+        for line in inv:
+            if line.startswith("one of: "):  # a disjunction: one disjunct per line
+                console.print("    one of:", markup=False, highlight=False)
+                for part in line[len("one of: "):].split(") or ("):
+                    console.print(f"      ({part.strip('()')})", soft_wrap=True, markup=False, highlight=False)
+            else:
+                console.print(f"    {line}", soft_wrap=True, markup=False, highlight=False)

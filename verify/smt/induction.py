@@ -1,0 +1,621 @@
+"""Proofs for all lengths: k-induction on the program × specification product, strengthened with
+invariants inferred from traces and kept only if Z3 proves them inductive (Houdini).
+
+Plain k-induction fails on counter programs: states no input reaches (open = 3, #( = 5) satisfy
+the property for any k and then break it. So, before induction:
+
+1. run the product concretely on sampled words (interpreter + the specification's own code) and
+   collect every reached state;
+2. propose candidate invariants from those states — affine equalities among the integer
+   components (the rational nullspace of the sampled states), lower/upper bounds, bounds on
+   pairwise differences, the set of finite parts (phase, automaton state, Booleans) seen — both
+   globally and split by the value of each finite component and of the whole finite part — and
+   one disjunction: the (finite part, sign of every integer component) combinations seen;
+3. Houdini: drop candidates false at the initial state; then repeatedly ask Z3 for a transition
+   from a state satisfying all remaining candidates to one violating some, and drop those it
+   violates, until the set is inductive (what remains is proved to hold in every reachable state);
+4. k-induction for k = 1..max_k with the invariant assumed along the path, on top of a bounded
+   check from the initial state that covers the base case.
+
+Every candidate is only a guess until step 3 proves it; the printed invariant is the proved one.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import z3
+
+from verify.smt.encode import BOOL, FINITE, INT, StateVar, z3_value
+from verify.smt.miter import PHASE, Miter
+from verify.smt.refute import refute
+from verify.verdict import HOLDS, REFUTED, UNKNOWN, Verdict
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A guessed invariant: `holds(state)` builds the z3 Boolean over a state of z3 terms, `check(values)`
+    evaluates the same formula on concrete values (name -> int/bool), `text` is how it prints."""
+
+    holds: Callable[[Dict[str, object]], object]
+    text: str
+    check: Callable[[Dict[str, object]], bool] = lambda values: True
+
+
+@dataclass
+class InductionSettings:
+    max_k: int = 3                 # k-induction depth
+    bound: int = 16                # bounded check from the initial state (covers the base case)
+    bound_s: float = 2.0           # ... within this time; k is capped at the length it reaches
+    sample_words: int = 300        # words per sampler
+    sample_len: int = 32           # their length (every prefix is a sample)
+    max_classes: int = 64          # split by the whole finite part only up to this many classes
+    timeout_s: float = 60.0        # for the whole proof attempt
+    seed: int = 0
+    deep_bound: int = 48           # without a proof, search for a counterexample up to this length
+    deep_s: float = 10.0           # ... for at most this long
+    minimize_s: float = 3.0        # time spent shrinking the printed invariant (0: print all)
+
+
+# ---------------------------------------------------------------- sampling
+def sample_words(k: int, settings: InductionSettings, extra: Optional[np.ndarray] = None) -> List[np.ndarray]:
+    """Uniform words and 'block' words (runs of one symbol: a^i b^j ... reach the deep states of
+    counter languages that uniform words rarely reach)."""
+    rng = np.random.default_rng(settings.seed)
+    n, b = settings.sample_len, settings.sample_words
+    uniform = rng.integers(0, k, size=(b, n))
+    blocks = np.empty((b, n), dtype=np.int64)
+    for r in range(b):  # one numpy call per word
+        runs = rng.integers(1, 1 + max(1, n // rng.integers(1, 6)), size=n)
+        symbols = rng.integers(0, k, size=n)
+        blocks[r] = np.repeat(symbols, runs)[:n]
+    # short words exhaustively: every state reachable within a few steps is seen
+    depth = max(1, min(8, int(np.log(4096) / np.log(max(k, 2)))))
+    grid = np.stack(np.meshgrid(*[np.arange(k)] * depth, indexing="ij"), -1).reshape(-1, depth)
+    out = [uniform, blocks, grid]
+    if extra is not None and len(extra):
+        out.append(np.asarray(extra))
+    return out
+
+
+def sampled_states(miter: Miter, words: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
+    """Every distinct state reached (the initial one included), one flat array per state variable."""
+    init = miter.init_values()
+    cols: Dict[str, list] = {v.name: [np.array([int(init[v.name])])] for v in miter.vars}
+    for ids in words:
+        tr = miter.trace(ids)
+        for v in miter.vars:
+            cols[v.name].append(np.asarray(tr[v.name]).astype(np.int64).ravel())
+    if not miter.vars:
+        return {}
+    M = np.unique(np.stack([np.concatenate(cols[v.name]) for v in miter.vars], axis=1), axis=0)
+    return {v.name: M[:, j] for j, v in enumerate(miter.vars)}
+
+
+# ---------------------------------------------------------------- candidates
+def rational_nullspace(M: List[List[int]]) -> List[List[Fraction]]:
+    """Basis of {v : M v = 0} over the rationals, by exact Gauss-Jordan elimination."""
+    rows = [[Fraction(x) for x in row] for row in M]
+    ncols = len(rows[0]) if rows else 0
+    pivots: List[int] = []
+    r = 0
+    for c in range(ncols):
+        p = next((i for i in range(r, len(rows)) if rows[i][c] != 0), None)
+        if p is None:
+            continue
+        rows[r], rows[p] = rows[p], rows[r]
+        piv = rows[r][c]
+        rows[r] = [x / piv for x in rows[r]]
+        for i in range(len(rows)):
+            if i != r and rows[i][c] != 0:
+                f = rows[i][c]
+                rows[i] = [x - f * y for x, y in zip(rows[i], rows[r])]
+        pivots.append(c)
+        r += 1
+    basis = []
+    for free in (c for c in range(ncols) if c not in pivots):
+        v = [Fraction(0)] * ncols
+        v[free] = Fraction(1)
+        for i, c in enumerate(pivots):
+            v[c] = -rows[i][free]
+        basis.append(v)
+    return basis
+
+
+def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
+    """Integer (coefficients, constant) with coefficients·x == constant on every row of X:
+    the exact rational nullspace of [X | 1] (computed from its Gram matrix, which has the same
+    nullspace), scaled to coprime integers and re-checked on every row."""
+    if X.shape[1] == 0 or X.shape[0] == 0:
+        return []
+    Y = np.unique(np.concatenate([X, np.ones((X.shape[0], 1), dtype=np.int64)], axis=1), axis=0)
+    if int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 62:
+        gram = Y.T.dot(Y).tolist()  # int64 is exact here
+    else:
+        Y = Y.astype(object)  # Python integers: no overflow
+        gram = Y.T.dot(Y).tolist()
+    gram = [[int(x) for x in row] for row in gram]
+    out = []
+    for vec in rational_nullspace(gram):
+        den = 1
+        for f in vec:
+            den = den * f.denominator // gcd(den, f.denominator)
+        ints = [int(f * den) for f in vec]
+        g = 0
+        for x in ints:
+            g = gcd(g, abs(x))
+        ints = [x // g for x in ints] if g else ints
+        first = next((x for x in ints[:-1] if x), 0)
+        if first == 0:
+            continue
+        if first < 0:
+            ints = [-x for x in ints]
+        coeffs, const = tuple(ints[:-1]), -ints[-1]
+        if np.all(Y[:, :-1].astype(object).dot(np.array(coeffs, dtype=object)) == const):  # exact re-check
+            out.append((coeffs, const))
+    return out
+
+
+def _sign_ok(x, sg) -> bool:
+    return x > 0 if sg > 0 else (x < 0 if sg < 0 else x == 0)
+
+
+class CandidateFactory:
+    def __init__(self, miter: Miter, states: Dict[str, np.ndarray], settings: InductionSettings):
+        self.miter, self.states, self.settings = miter, states, settings
+        self.numeric = [v for v in miter.vars if v.sort == INT]
+        self.finite = [v for v in miter.vars if v.sort in (BOOL, FINITE)]
+        rows = len(next(iter(states.values()))) if states else 0
+        self.X = (np.stack([states[v.name] for v in self.numeric], axis=1)
+                  if self.numeric else np.zeros((rows, 0), dtype=np.int64))
+        self.F = (np.stack([states[v.name] for v in self.finite], axis=1)
+                  if self.finite else np.zeros((rows, 0), dtype=np.int64))
+        self.out: List[Candidate] = []
+        self.seen = set()
+        self._terms: Dict[int, tuple] = {}
+
+    # names as printed
+    def name(self, v: StateVar) -> str:
+        if v.name == PHASE:
+            return v.label
+        owner = {"p": "", "q": "spec.", "s": "spec."}[v.name.split(".")[0]]
+        return owner + (v.label or v.name)
+
+    def cond_text(self, assignment: Sequence[Tuple[StateVar, int]]) -> str:
+        parts = []
+        for v, val in assignment:
+            if v.sort == BOOL:
+                parts.append(self.name(v) if val else f"not {self.name(v)}")
+            else:
+                parts.append(f"{self.name(v)} = {self.miter.value_name(v.name, int(val))}")
+        return " and ".join(parts)
+
+    def atom(self, S, v: StateVar, val: int):
+        """z3 term 'v has value val', built once per state (terms are shared across candidates)."""
+        slot = self._terms.get(id(S))
+        if slot is None or slot[0] is not S:
+            slot = (S, {})  # keeps S alive, so its id is not reused while cached
+            self._terms[id(S)] = slot
+        key = (v.name, int(val))
+        t = slot[1].get(key)
+        if t is None:
+            t = (S[v.name] if val else z3.Not(S[v.name])) if v.sort == BOOL else S[v.name] == int(val)
+            slot[1][key] = t
+        return t
+
+    def cond_term(self, S, assignment):
+        terms = [self.atom(S, v, val) for v, val in assignment]
+        return z3.And(terms) if len(terms) > 1 else (terms[0] if terms else z3.BoolVal(True))
+
+    @staticmethod
+    def cond_check(values, assignment) -> bool:
+        return all(int(values[v.name]) == int(val) for v, val in assignment)
+
+    def add(self, holds, text, check):
+        if text not in self.seen:
+            self.seen.add(text)
+            self.out.append(Candidate(holds, text, check))
+
+    def linear_text(self, coeffs, const) -> str:
+        terms = [(c, self.name(v)) for c, v in zip(coeffs, self.numeric) if c]
+        s = ""
+        for i, (c, nm) in enumerate(terms):
+            sign = "-" if c < 0 else ("+" if i else "")
+            mag = "" if abs(c) == 1 else f"{abs(c)}*"
+            s += (f" {sign} " if i else sign) + f"{mag}{nm}"
+        return f"{s.strip()} = {const}"
+
+    def for_rows(self, rows: np.ndarray, assignment: Sequence[Tuple[StateVar, int]]) -> None:
+        """Equalities and bounds on the integer components over the selected sampled states,
+        guarded by the finite assignment that selects them."""
+        X = self.X[rows]
+        if X.shape[0] == 0:
+            return
+        a = tuple(assignment)
+        prefix = f"{self.cond_text(a)} implies " if a else ""
+        guard = (lambda S: self.cond_term(S, a)) if a else None
+        ok = lambda values: not self.cond_check(values, a)
+        numeric = self.numeric
+        for coeffs, const in affine_equalities(X):
+            used = [(ci, v.name) for ci, v in zip(coeffs, numeric) if ci]
+
+            def holds(S, used=used, k=const, guard=guard):
+                body = z3.Sum([ci * S[n] for ci, n in used]) == k
+                return z3.Implies(guard(S), body) if guard else body
+            self.add(holds, prefix + self.linear_text(coeffs, const),
+                     lambda vals, used=used, k=const: ok(vals) or sum(ci * vals[n] for ci, n in used) == k)
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        for j, v in enumerate(numeric):
+            for op, b in ((">=", int(lo[j])), ("<=", int(hi[j]))):
+                def holds(S, n=v.name, b=b, op=op, guard=guard):
+                    body = S[n] >= b if op == ">=" else S[n] <= b
+                    return z3.Implies(guard(S), body) if guard else body
+                self.add(holds, f"{prefix}{self.name(v)} {op} {b}",
+                         lambda vals, n=v.name, b=b, op=op: ok(vals) or
+                         (vals[n] >= b if op == ">=" else vals[n] <= b))
+
+    def build(self) -> List[Candidate]:
+        self.for_rows(np.ones(self.X.shape[0], dtype=bool), ())
+        # pairwise differences (octagon-style), globally
+        for i, u in enumerate(self.numeric):
+            for j, v in enumerate(self.numeric):
+                if i < j:
+                    d = self.X[:, i] - self.X[:, j]
+                    for op, b in ((">=", int(d.min())), ("<=", int(d.max()))):
+                        self.add(lambda S, a=u.name, c=v.name, b=b, op=op:
+                                 (S[a] - S[c] >= b) if op == ">=" else (S[a] - S[c] <= b),
+                                 f"{self.name(u)} - {self.name(v)} {op} {b}",
+                                 lambda vals, a=u.name, c=v.name, b=b, op=op:
+                                 (vals[a] - vals[c] >= b) if op == ">=" else (vals[a] - vals[c] <= b))
+        # split by the value of each finite component
+        for j, v in enumerate(self.finite):
+            for val in np.unique(self.F[:, j]):
+                self.for_rows(self.F[:, j] == val, ((v, int(val)),))
+        if self.finite:
+            self.finite_parts()
+        if self.numeric:
+            self.sign_patterns()
+        return self.out
+
+    def finite_parts(self) -> None:
+        """The finite parts seen (whole, and pairs of components) are the only reachable ones."""
+        fin = self.finite
+        keys, inverse = np.unique(self.F, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        observed = tuple(tuple(int(x) for x in key) for key in keys)
+        obs_set = set(observed)
+        self.add(lambda S: z3.Or([self.cond_term(S, tuple(zip(fin, key))) for key in observed]),
+                 f"the finite part ({', '.join(self.name(v) for v in fin)}) is one of "
+                 f"{len(observed)} seen: " + "; ".join(
+                     "(" + ", ".join(self.miter.value_name(v.name, x) for v, x in zip(fin, key)) + ")"
+                     for key in observed[:12]) + (" ..." if len(observed) > 12 else ""),
+                 lambda vals: tuple(int(vals[v.name]) for v in fin) in obs_set)
+        for a in range(len(fin)):
+            for b in range(a + 1, len(fin)):
+                pairs = tuple(sorted({(int(x), int(y)) for x, y in np.unique(self.F[:, [a, b]], axis=0)}))
+                va, vb = fin[a], fin[b]
+                self.add(lambda S, ps=pairs, va=va, vb=vb: z3.Or([
+                    self.cond_term(S, ((va, x), (vb, y))) for x, y in ps]),
+                    f"({self.name(va)}, {self.name(vb)}) is one of " + ", ".join(
+                        f"({self.miter.value_name(va.name, x)}, {self.miter.value_name(vb.name, y)})"
+                        for x, y in pairs),
+                    lambda vals, ps=set(pairs), va=va, vb=vb: (int(vals[va.name]), int(vals[vb.name])) in ps)
+        if 1 < len(keys) <= self.settings.max_classes and len(fin) > 1:
+            for c, key in enumerate(keys):
+                self.for_rows(inverse == c, tuple(zip(fin, (int(x) for x in key))))
+
+    def sign_patterns(self) -> None:
+        """Predicate abstraction: the finite part together with the sign (<0, =0, >0) of every
+        integer component takes only the combinations seen. This is the disjunctive candidate
+        ('in the sink, either a letter came out of order or no a was read') conjunctions miss."""
+        signs = np.sign(self.X)
+        keys = np.unique(np.concatenate([self.F, signs], axis=1), axis=0)
+        if len(keys) > 4 * self.settings.max_classes:
+            return
+        fin, num = self.finite, self.numeric
+        nf = len(fin)
+        patterns = tuple(tuple(int(x) for x in k) for k in keys)
+
+        def term(S, key):
+            parts = [self.atom(S, v, x) for v, x in zip(fin, key[:nf])]
+            for v, sg in zip(num, key[nf:]):
+                x = S[v.name]
+                parts.append(x > 0 if sg > 0 else (x < 0 if sg < 0 else x == 0))
+            return z3.And(parts)
+
+        def text(key):
+            parts = [self.cond_text(tuple(zip(fin, key[:nf])))] if fin else []
+            parts += [f"{self.name(v)} {'>' if sg > 0 else '<' if sg < 0 else '='} 0"
+                      for v, sg in zip(num, key[nf:])]
+            return "(" + " and ".join(p for p in parts if p) + ")"
+
+        def check(vals):
+            head = tuple(int(vals[v.name]) for v in fin)
+            return any(head == k[:nf] and all(_sign_ok(vals[v.name], sg) for v, sg in zip(num, k[nf:]))
+                       for k in patterns)
+
+        self.add(lambda S: z3.Or([term(S, k) for k in patterns]),
+                 "one of: " + " or ".join(text(k) for k in patterns), check)
+
+
+# ---------------------------------------------------------------- Houdini and k-induction
+def _symbolic(miter: Miter, tag: str) -> Tuple[Dict[str, object], List]:
+    S = {v.name: v.fresh(tag) for v in miter.vars}
+    domain = [c for v in miter.vars for c in v.domain(S[v.name])]
+    return S, domain
+
+
+def _init_terms(miter: Miter) -> Dict[str, object]:
+    init = miter.init_values()
+    return {v.name: (z3.BoolVal(bool(init[v.name])) if v.sort == BOOL else z3.IntVal(int(init[v.name])))
+            for v in miter.vars}
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.end = time.monotonic() + seconds
+
+    def left_ms(self) -> int:
+        return max(1, int((self.end - time.monotonic()) * 1000))
+
+    def over(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+def houdini(miter: Miter, candidates: List[Candidate], deadline: Deadline) -> Tuple[Optional[List[Candidate]], int]:
+    """The largest inductive subset of the candidates (None if the solver gave up) and the
+    number of solver rounds. Candidates violated by a counterexample to induction are found by
+    evaluating them on the post-state's concrete values (falling back to Z3's evaluation)."""
+    init = miter.init_values()
+    init_terms = _init_terms(miter)
+    # both evaluations must agree that a candidate holds initially (belt and braces: the Python
+    # `check` is only an accelerator for the Z3 formula)
+    alive = [c for c in candidates if c.check(init) and z3.is_true(z3.simplify(c.holds(init_terms)))]
+    S, domain = _symbolic(miter, "h")
+    a = z3.Int("a@h")
+    _, _, _, S1 = miter.step(S, a)
+    post_vars = {v.name: z3.FreshConst(z3.BoolSort() if v.sort == BOOL else z3.IntSort(), "post")
+                 for v in miter.vars}
+    pre = [c.holds(S) for c in alive]
+    post = [c.holds(post_vars) for c in alive]
+    solver = z3.Solver()
+    solver.add(*domain, *miter.symbol_domain(a))
+    solver.add(*[post_vars[name] == S1[name] for name in post_vars])
+    flags = [z3.Bool(f"inv{j}") for j in range(len(alive))]
+    broken = [z3.Bool(f"broken{j}") for j in range(len(alive))]  # broken_j -> not post_j
+    for f, p, b, q in zip(flags, pre, broken, post):
+        solver.add(z3.Implies(f, p), z3.Implies(b, z3.Not(q)))
+    active = list(range(len(alive)))
+    rounds = 0
+    while active:
+        rounds += 1
+        solver.set("timeout", deadline.left_ms())
+        solver.push()
+        solver.add(z3.Or([broken[j] for j in active]))
+        result = solver.check([flags[j] for j in active])
+        if result == z3.unsat:
+            solver.pop()
+            break
+        if result == z3.unknown:
+            solver.pop()
+            return None, rounds
+        model = solver.model()
+        values = {name: z3_value(model.eval(t, model_completion=True)) for name, t in post_vars.items()}
+        keep = [j for j in active if alive[j].check(values)]
+        if len(keep) == len(active):  # concrete evaluation disagrees with Z3: trust Z3's
+            keep = [j for j in active if z3.is_true(model.eval(post[j], model_completion=True))]
+        solver.pop()
+        if len(keep) == len(active):  # pragma: no cover - the model must violate one
+            raise AssertionError("Houdini made no progress")
+        active = keep
+    return [alive[j] for j in active], rounds
+
+
+def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Deadline,
+                want_core: bool = False):
+    """Step case: from any state satisfying the invariant, k good transitions are followed by a
+    good one. Returns z3.unsat (proved), z3.sat (not inductive at this k) or z3.unknown; with
+    want_core, also the indices of the invariants the proof used (an unsat core)."""
+    solver = z3.Solver()
+    solver.set("timeout", deadline.left_ms())
+    flags = [z3.Bool(f"use{j}") for j in range(len(invariant))]
+    S, domain = _symbolic(miter, "k0")
+    solver.add(*domain)
+    solver.add(*[z3.Implies(f, c.holds(S)) for f, c in zip(flags, invariant)])
+    bad = None
+    for j in range(k + 1):
+        a = z3.Int(f"a@k{j}")
+        solver.add(*miter.symbol_domain(a))
+        bad, _, _, nxt = miter.step(S, a)
+        if j < k:
+            solver.add(z3.Not(bad))
+            S2, domain2 = _symbolic(miter, f"k{j + 1}")
+            solver.add(*domain2, *[S2[name] == term for name, term in nxt.items()])
+            solver.add(*[z3.Implies(f, c.holds(S2)) for f, c in zip(flags, invariant)])
+            S = S2
+    solver.add(bad)
+    result = solver.check(*flags)
+    if not want_core:
+        return result
+    core = None
+    if result == z3.unsat:
+        names = {x.decl().name() for x in solver.unsat_core()}
+        core = [j for j, f in enumerate(flags) if f.decl().name() in names]
+    return result, core
+
+
+def support_closure(miter: Miter, invariant: List[Candidate], seed: List[int],
+                    deadline: Deadline) -> Optional[List[int]]:
+    """Smallest-ish inductive subset containing `seed`: the whole invariant is inductive, so each
+    member's preservation has an unsat core among the others; add cores until closed."""
+    S, domain = _symbolic(miter, "c")
+    a = z3.Int("a@c")
+    _, _, _, S1 = miter.step(S, a)
+    flags = [z3.Bool(f"sup{j}") for j in range(len(invariant))]
+    solver = z3.Solver()
+    solver.add(*domain, *miter.symbol_domain(a))
+    solver.add(*[z3.Implies(f, c.holds(S)) for f, c in zip(flags, invariant)])
+    chosen = set(seed)
+    todo = list(seed)
+    while todo:
+        if deadline.over():
+            return None
+        j = todo.pop()
+        solver.set("timeout", deadline.left_ms())
+        solver.push()
+        solver.add(z3.Not(invariant[j].holds(S1)))
+        result = solver.check(*flags)
+        if result != z3.unsat:
+            solver.pop()
+            return None
+        names = {x.decl().name() for x in solver.unsat_core()}
+        solver.pop()
+        for i, f in enumerate(flags):
+            if f.decl().name() in names and i not in chosen:
+                chosen.add(i)
+                todo.append(i)
+    return sorted(chosen)
+
+
+def is_inductive(miter: Miter, invariant: List[Candidate], deadline: Deadline):
+    """z3.unsat when the conjunction holds initially and is preserved by every transition."""
+    init = miter.init_values()
+    if not all(c.check(init) for c in invariant):
+        return z3.sat
+    S, domain = _symbolic(miter, "m")
+    a = z3.Int("a@m")
+    _, _, _, S1 = miter.step(S, a)
+    solver = z3.Solver()
+    solver.set("timeout", deadline.left_ms())
+    solver.add(*domain, *miter.symbol_domain(a), *[c.holds(S) for c in invariant])
+    solver.add(z3.Or([z3.Not(c.holds(S1)) for c in invariant]) if invariant else z3.BoolVal(False))
+    return solver.check()
+
+
+def _priority(c: Candidate) -> int:
+    """Removal order for minimization: bounds on differences first, equalities last."""
+    t = c.text
+    if "finite part" in t or ") is one of" in t:
+        return 1
+    if " = " in t.split(" implies ")[-1]:
+        return 3
+    if " - " in t and " implies " not in t:
+        return 0
+    return 2
+
+
+def minimize(miter: Miter, invariant: List[Candidate], k: int, deadline: Deadline) -> List[Candidate]:
+    """A smaller invariant that is still inductive and still proves the property by k-induction:
+    the unsat core of the induction step closed under support (cores of each member's
+    preservation), then greedy deletion; every result is re-proved, and at the deadline the last
+    proved set is returned."""
+    current = list(invariant)
+    result, core = k_induction(miter, current, k, deadline, want_core=True)
+    if result == z3.unsat and core is not None:
+        closed = support_closure(miter, current, core, deadline)
+        if closed is not None:
+            trial = [current[j] for j in closed]
+            if is_inductive(miter, trial, deadline) == z3.unsat and \
+                    k_induction(miter, trial, k, deadline) == z3.unsat:
+                current = trial
+    for c in sorted(current, key=_priority):
+        if deadline.over():
+            break
+        trial = [x for x in current if x is not c]
+        if is_inductive(miter, trial, deadline) == z3.unsat and \
+                k_induction(miter, trial, k, deadline) == z3.unsat:
+            current = trial
+    return current
+
+
+def infer_invariant(miter: Miter, settings: Optional[InductionSettings] = None,
+                    extra_words: Optional[np.ndarray] = None) -> List[Candidate]:
+    """The Houdini-proved invariant alone (no property): sampled, guessed, kept only if inductive.
+    Empty if the solver gives up."""
+    settings = settings or InductionSettings()
+    states = sampled_states(miter, sample_words(len(miter.alphabet), settings, extra_words))
+    invariant, _ = houdini(miter, CandidateFactory(miter, states, settings).build(),
+                           Deadline(settings.timeout_s))
+    return invariant or []
+
+
+def prove(miter: Miter, settings: Optional[InductionSettings] = None,
+          extra_words: Optional[np.ndarray] = None, log: Optional[Callable[[str], None]] = None) -> Verdict:
+    """HOLDS for every length (with the invariant), REFUTED (shortest, replayed), or UNKNOWN with
+    what was tried and the length checked."""
+    settings = settings or InductionSettings()
+    started = time.monotonic()
+    deadline = Deadline(settings.timeout_s)
+    say = log or (lambda s: None)
+    claim = miter.describe_claim()
+    say(f"bounded check up to length {settings.bound}")
+    bounded = refute(miter, max(1, settings.bound), timeout_s=min(settings.bound_s, settings.timeout_s))
+    if bounded.status == REFUTED:
+        return bounded  # the shortest counterexample, replayed
+    # the base case of k-induction needs every word of length <= k; a longer bounded check is a
+    # bonus that stops at its time budget
+    bound = bounded.evidence.get("max_len", bounded.evidence.get("checked_up_to", 0))
+    max_k = min(settings.max_k, bound)
+    if max_k < 1:
+        return bounded
+    say("sampling states")
+    words = sample_words(len(miter.alphabet), settings, extra_words)
+    states = sampled_states(miter, words)
+    candidates = CandidateFactory(miter, states, settings).build()
+    say(f"Houdini over {len(candidates)} candidates")
+    invariant, rounds = houdini(miter, candidates, deadline)
+    tried = (f"bounded check to length {bound}; {len(candidates)} candidate invariants from "
+             f"{len(states[miter.vars[0].name]) if miter.vars else 0} sampled states")
+    if invariant is None:
+        return _unknown(claim, bound, tried + f"; Houdini stopped by the solver timeout after {rounds} rounds",
+                        started)
+    tried += f"; Houdini kept {len(invariant)} after {rounds} rounds"
+    for k in range(1, max_k + 1):
+        if deadline.over():
+            return _unknown(claim, bound, tried + f"; k-induction not finished (timeout at k={k})", started)
+        say(f"{k}-induction")
+        result = k_induction(miter, invariant, k, deadline)
+        if result == z3.unsat:
+            full = len(invariant)
+            if settings.minimize_s > 0:
+                say("minimizing the invariant")
+                invariant = minimize(miter, invariant, k, Deadline(min(settings.minimize_s,
+                                                                       max(0.0, deadline.end - time.monotonic()))))
+            return Verdict(
+                HOLDS, claim,
+                f"{k}-induction with Z3 over the program × specification product, strengthened by "
+                f"an invariant inferred from traces and proved inductive (Houdini kept {full} of "
+                f"{len(candidates)} candidates" + (f"; the {len(invariant)} printed were re-proved after "
+                                                   "minimization" if len(invariant) < full else "") + "); "
+                f"base case by bounded model checking to length {bound}",
+                f"every word of every length >= 1 over {{{', '.join(miter.alphabet)}}}",
+                evidence={"k": k, "invariant": [c.text for c in invariant], "base_checked_up_to": bound,
+                          "candidates": len(candidates), "houdini_rounds": rounds,
+                          "seconds": round(time.monotonic() - started, 3)})
+        if result == z3.unknown:
+            return _unknown(claim, bound, tried + f"; {k}-induction: solver timeout", started)
+    tried += (f"; k-induction failed for k = 1..{max_k} (a state satisfying the invariant leads to a "
+              "disagreement: the invariant is too weak, or the claim is false beyond the bound)")
+    # no proof: spend what time is left searching deeper for a counterexample
+    left = min(settings.deep_s, deadline.end - time.monotonic())
+    if settings.deep_bound > bound and left > 0.05:
+        say(f"searching deeper, up to length {settings.deep_bound}")
+        deep = refute(miter, settings.deep_bound, timeout_s=left)  # plain: finds words faster
+        if deep.status == REFUTED:
+            return deep
+        reached = deep.evidence.get("max_len", deep.evidence.get("checked_up_to", bound))
+        if reached > bound:
+            tried += f"; deeper bounded search to length {reached} found no counterexample"
+            bound = reached
+    return _unknown(claim, bound, tried, started)
+
+
+def _unknown(claim: str, bound: int, tried: str, started: float) -> Verdict:
+    return Verdict(UNKNOWN, claim, "k-induction with trace-inferred invariants (Z3)",
+                   f"every word of length 1..{bound} agrees (bounded model checking); longer words unproved",
+                   reason=f"no proof for all lengths: {tried}",
+                   evidence={"checked_up_to": bound, "seconds": round(time.monotonic() - started, 3)})

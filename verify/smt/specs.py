@@ -1,0 +1,588 @@
+"""Specifications a claimed program is checked against, each as a Z3 machine plus an independent
+reference used to replay counterexamples.
+
+Kinds: a DFA (`verify.spec.Automaton`, from a case record, a regular expression or a transition
+table), a counter specification (`verify.spec.CounterSpec`), another C-RASP program, a predicate
+over prefix counts written with Z3 terms, and a constant (for emptiness).
+
+Every machine is bound to the program's alphabet order: symbol id k is the program's k-th symbol,
+id len(alphabet) the end marker. `step(state, symbol, phase)` returns the label(s) of the prefix
+ending at this position and the next state; `reference(tokens)` computes the same labels of the
+whole word without Z3 (automaton run, numpy counts, or the interpreter).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple, Union
+
+import numpy as np
+import z3
+
+from verify.crasp import ast as A
+from verify.crasp.checks import END_MARKER
+from verify.crasp.interpreter import ACCEPT_END, ACCEPT_LAST, ACCEPTANCE_MODES, encode, evaluate
+from verify.crasp.linear import StraightLine
+from verify.problems import UserError
+from verify.smt.encode import BOOL, FINITE, INT, Phase, ProgramMachine, State, StateVar
+from verify.spec import Automaton, CounterSpec, LinearConstraint
+
+
+def check_alphabet(spec_alphabet: Sequence[str], alphabet: Sequence[str], what: str) -> None:
+    a, b = set(spec_alphabet) - {END_MARKER}, set(alphabet) - {END_MARKER}
+    if a != b:
+        raise UserError(
+            f"{what} is over the alphabet {{{', '.join(sorted(a))}}} but the program is over "
+            f"{{{', '.join(sorted(b))}}}: "
+            + "; ".join(x for x in (f"only the spec has {sorted(a - b)}" if a - b else "",
+                                    f"only the program has {sorted(b - a)}" if b - a else "") if x))
+
+
+def program_labels(line: StraightLine, tokens: Sequence[str], keys: Sequence[str], mode: str,
+                   offset: int = 0) -> Tuple[bool, ...]:
+    """What the interpreter says about a whole word: each output read at the last position
+    (or at an appended end marker)."""
+    seq = list(tokens) + ([END_MARKER] if mode == ACCEPT_END else [])
+    ev = evaluate(line, encode(line.alphabet, [seq]), offset)
+    return tuple((bool if line.ops[line.output_index(k)].type == "bool" else int)(ev.output(k)[0, -1])
+                 for k in keys)
+
+
+def _dfa_table(automaton: Automaton, alphabet: Sequence[str]) -> Tuple[np.ndarray, np.ndarray, int]:
+    """delta[state, program symbol id] (sink last; the end marker goes to the sink)."""
+    delta, final, start = automaton.tables()
+    cols = [automaton.alphabet.index(a) for a in alphabet] + [len(automaton.alphabet)]
+    return delta[:, cols], final, start
+
+
+def _dfa_step(delta: np.ndarray, state, symbol):
+    """z3 term for delta[state, symbol]: grouped by target state to keep it small."""
+    nstates, nsym = delta.shape
+    if isinstance(symbol, int):
+        pairs = {}
+        for q in range(nstates):
+            pairs.setdefault(int(delta[q, symbol]), []).append(q)
+        targets = sorted(pairs.items(), key=lambda t: -len(t[1]))
+        term = z3.IntVal(targets[0][0])
+        for t, qs in targets[1:]:
+            term = z3.If(z3.Or([state == q for q in qs]), t, term)
+        return term
+    groups: Dict[int, list] = {}
+    for q in range(nstates):
+        for s in range(nsym):
+            groups.setdefault(int(delta[q, s]), []).append((q, s))
+    targets = sorted(groups.items(), key=lambda t: -len(t[1]))
+    term = z3.IntVal(targets[0][0])
+    for t, pairs in targets[1:]:
+        term = z3.If(z3.Or([z3.And(state == q, symbol == s) for q, s in pairs]), t, term)
+    return term
+
+
+def _symbol_is(symbol, k: int):
+    return z3.BoolVal(symbol == k) if isinstance(symbol, int) else symbol == k
+
+
+class SpecMachine:
+    """Interface shared by all specification machines."""
+
+    alphabet: Tuple[str, ...]
+    vars: Tuple[StateVar, ...] = ()
+    period: int = 1
+    arity: int = 1
+    kind: str = ""
+
+    def init_state(self) -> State:
+        return {v.name: (z3.IntVal(x) if not isinstance(x, bool) else z3.BoolVal(x))
+                for v, x in zip(self.vars, (self.init_values()[v.name] for v in self.vars))}
+
+    def init_values(self) -> Dict[str, object]:
+        return {}
+
+    def step(self, state: State, symbol, phase) -> Tuple[List, State]:
+        raise NotImplementedError
+
+    def reference(self, tokens: Sequence[str]) -> Tuple[bool, ...]:
+        raise NotImplementedError
+
+    def trace(self, ids: np.ndarray, offset: int = 0) -> Dict[str, np.ndarray]:
+        return {}
+
+    def describe(self) -> str:
+        return self.kind
+
+
+class DFAMachine(SpecMachine):
+    kind = "finite automaton"
+
+    def __init__(self, automaton: Automaton, alphabet: Sequence[str], title: str = ""):
+        check_alphabet(automaton.alphabet, alphabet, "the automaton")
+        self.automaton = automaton
+        self.alphabet = tuple(alphabet)
+        self.delta, self.final, self.start = _dfa_table(automaton, alphabet)
+        names = list(automaton.states) + ["<sink>"]
+        self.vars = (StateVar("s.q", FINITE, size=len(names), label="state"),)
+        self.state_names = names
+        self.title = title
+
+    def init_values(self):
+        return {"s.q": self.start}
+
+    def step(self, state, symbol, phase):
+        q = _dfa_step(self.delta, state["s.q"], symbol)
+        accepting = [k for k in range(len(self.final)) if self.final[k]]
+        label = z3.Or([q == k for k in accepting]) if accepting else z3.BoolVal(False)
+        return [label], {"s.q": q}
+
+    def reference(self, tokens):
+        return (bool(self.automaton.accepts(tuple(tokens))),)
+
+    def trace(self, ids, offset=0):
+        ids = np.asarray(ids)
+        state = np.full(ids.shape[0], self.start, dtype=np.int64)
+        out = np.empty(ids.shape, dtype=np.int64)
+        for i in range(ids.shape[1]):  # one vectorized step per position
+            state = self.delta[state, ids[:, i]]
+            out[:, i] = state
+        return {"s.q": out}
+
+    def describe(self):
+        return f"{self.title or 'DFA'} ({len(self.automaton.states)} states)"
+
+    def value_name(self, var: str, value: int) -> str:
+        return self.state_names[value] if var == "s.q" and 0 <= value < len(self.state_names) else str(value)
+
+
+class CounterMachine(SpecMachine):
+    """CounterSpec: automaton (optional) and linear constraints over prefix symbol counts.
+    State: a count per symbol, `ok` = every prefix so far satisfied `always`, the automaton state."""
+
+    kind = "counter specification"
+
+    def __init__(self, spec: CounterSpec, alphabet: Sequence[str], title: str = ""):
+        check_alphabet(spec.alphabet, alphabet, "the counter specification")
+        self.spec = spec
+        self.alphabet = tuple(alphabet)
+        self.dfa = DFAMachine(spec.automaton, alphabet) if spec.automaton is not None else None
+        self.vars = tuple([StateVar(f"s.#{a}", INT, label=f"#{a}") for a in self.alphabet]
+                          + [StateVar("s.ok", BOOL, label="alive")]
+                          + (list(self.dfa.vars) if self.dfa else []))
+        self.title = title
+
+    def init_values(self):
+        out = {f"s.#{a}": 0 for a in self.alphabet}
+        out["s.ok"] = True
+        if self.dfa:
+            out.update(self.dfa.init_values())
+        return out
+
+    def step(self, state, symbol, phase):
+        counts = {a: state[f"s.#{a}"] + z3.If(_symbol_is(symbol, k), 1, 0)
+                  for k, a in enumerate(self.alphabet)}
+        label = z3.And([state["s.ok"]] + [c.holds(counts) for c in self.spec.final])
+        new = {f"s.#{a}": counts[a] for a in self.alphabet}
+        new["s.ok"] = z3.And([state["s.ok"]] + [c.holds(counts) for c in self.spec.always])
+        if self.dfa:
+            (accept,), q = self.dfa.step(state, symbol, phase)
+            label = z3.And(label, accept)
+            new.update(q)
+        return [label], new
+
+    def reference(self, tokens):
+        return (bool(self.spec.accepts(tuple(tokens))),)
+
+    def trace(self, ids, offset=0):
+        ids = np.asarray(ids)
+        out = {}
+        counts = {}
+        for k, a in enumerate(self.alphabet):
+            counts[a] = np.cumsum(ids == k, axis=1, dtype=np.int64)
+            out[f"s.#{a}"] = counts[a]
+        ok = np.ones(ids.shape, dtype=bool)
+        for c in self.spec.always:
+            ok &= c.holds(counts)
+        out["s.ok"] = np.logical_and.accumulate(ok, axis=1)
+        if self.dfa:
+            out.update(self.dfa.trace(ids))
+        return out
+
+    def describe(self):
+        parts = [f"always {c}" for c in self.spec.always] + [f"finally {c}" for c in self.spec.final]
+        if self.dfa:
+            parts.append(f"automaton with {len(self.spec.automaton.states)} states")
+        return f"{self.title or 'counter specification'}: " + "; ".join(parts)
+
+    def value_name(self, var, value):
+        return self.dfa.value_name(var, value) if self.dfa else str(value)
+
+
+class ProgramSpecMachine(SpecMachine):
+    """Another C-RASP program (equivalence): its outputs `keys` under the same acceptance mode."""
+
+    kind = "C-RASP program"
+
+    def __init__(self, program: Union[A.Program, StraightLine], alphabet: Sequence[str],
+                 keys: Sequence[str] = ("accept",), mode: str = ACCEPT_LAST, offset: int = 0,
+                 title: str = ""):
+        self.machine = ProgramMachine(program, prefix="q")
+        check_alphabet(self.machine.alphabet, alphabet, "the specification program")
+        if tuple(self.machine.alphabet) != tuple(alphabet):
+            raise UserError("the two programs list their alphabets in different orders "
+                            f"({' '.join(self.machine.alphabet)} vs {' '.join(alphabet)}); "
+                            "write both headers in the same order")
+        missing = [k for k in keys if k not in dict(self.machine.line.outputs)]
+        if missing:
+            raise UserError(f"the specification program has no output {', '.join(missing)}")
+        self.alphabet = tuple(alphabet)
+        self.keys, self.mode, self.offset = tuple(keys), mode, offset
+        self.vars = self.machine.vars
+        self.period = self.machine.period
+        self.arity = len(self.keys)
+        self.title = title
+
+    def init_values(self):
+        return self.machine.init_values()
+
+    def step(self, state, symbol, phase):
+        vals, new = self.machine.step(state, symbol, phase)
+        if self.mode == ACCEPT_END:
+            vals, _ = self.machine.step(new, self.machine.end_id, _advance(phase))
+        return self.machine.outputs(vals, self.keys), new
+
+    def reference(self, tokens):
+        return program_labels(self.machine.line, tokens, self.keys, self.mode, self.offset)
+
+    def trace(self, ids, offset=0):
+        return self.machine.trace(ids, offset)
+
+    def describe(self):
+        return f"{self.title or 'program'} ({len(self.machine.line.ops)} operations)"
+
+
+def _advance(phase):
+    if isinstance(phase, int):
+        return phase + 1  # callers reduce modulo the period
+    return Phase(phase.next(), phase.period)
+
+
+@dataclass(frozen=True)
+class CountPredicate:
+    """A language given by a predicate over the symbol counts of the word and its length:
+    `predicate(counts, n)` gets z3 integers (counts[a] = #a) and returns a z3 Boolean.
+    Replay evaluates the same predicate on concrete integers (z3 simplification, no solving)."""
+
+    alphabet: Tuple[str, ...]
+    predicate: Callable[[Mapping[str, object], object], object]
+    text: str = "a predicate over prefix counts"
+
+
+class PredicateMachine(SpecMachine):
+    kind = "predicate over prefix counts"
+
+    def __init__(self, spec: CountPredicate, alphabet: Sequence[str]):
+        check_alphabet(spec.alphabet, alphabet, "the count predicate")
+        self.spec = spec
+        self.alphabet = tuple(alphabet)
+        self.vars = tuple([StateVar(f"s.#{a}", INT, label=f"#{a}") for a in self.alphabet]
+                          + [StateVar("s.n", INT, label="n")])
+
+    def init_values(self):
+        return {**{f"s.#{a}": 0 for a in self.alphabet}, "s.n": 0}
+
+    def step(self, state, symbol, phase):
+        counts = {a: state[f"s.#{a}"] + z3.If(_symbol_is(symbol, k), 1, 0)
+                  for k, a in enumerate(self.alphabet)}
+        n = state["s.n"] + 1
+        label = self.spec.predicate(counts, n)
+        return [label], {**{f"s.#{a}": counts[a] for a in self.alphabet}, "s.n": n}
+
+    def reference(self, tokens):
+        counts = {a: z3.IntVal(sum(1 for t in tokens if t == a)) for a in self.alphabet}
+        value = z3.simplify(self.spec.predicate(counts, z3.IntVal(len(tokens))))
+        if not (z3.is_true(value) or z3.is_false(value)):
+            raise UserError(f"the count predicate does not evaluate to true/false on concrete counts: {value}")
+        return (z3.is_true(value),)
+
+    def trace(self, ids, offset=0):
+        ids = np.asarray(ids)
+        out = {f"s.#{a}": np.cumsum(ids == k, axis=1, dtype=np.int64) for k, a in enumerate(self.alphabet)}
+        out["s.n"] = np.broadcast_to(np.arange(1, ids.shape[1] + 1, dtype=np.int64), ids.shape).copy()
+        return out
+
+    def describe(self):
+        return self.spec.text
+
+
+class ConstantMachine(SpecMachine):
+    """The empty language (value False) or every word (True): emptiness and universality."""
+
+    kind = "constant"
+
+    def __init__(self, value: bool, alphabet: Sequence[str], arity: int = 1):
+        self.value, self.alphabet, self.arity = bool(value), tuple(alphabet), arity
+
+    def step(self, state, symbol, phase):
+        return [z3.BoolVal(self.value)] * self.arity, {}
+
+    def reference(self, tokens):
+        return (self.value,) * self.arity
+
+    def describe(self):
+        return "the empty language" if not self.value else "every word"
+
+
+# ------------------------------------------------------------------ regular expressions
+def regex_to_automaton(pattern: str, alphabet: Sequence[str]) -> Automaton:
+    """A small regular-expression syntax over the given alphabet: symbols (single characters, or
+    "quoted" tokens), `.` any symbol, `[ab]` a class, grouping ( ), alternation |, and the
+    postfix operators * + ?. Whitespace is ignored. Thompson NFA, then subset construction."""
+    alphabet = tuple(alphabet)
+    tokens = _regex_tokens(pattern, alphabet)
+    nfa = _Nfa()
+    pos = [0]
+
+    def peek():
+        return tokens[pos[0]] if pos[0] < len(tokens) else None
+
+    def take():
+        pos[0] += 1
+        return tokens[pos[0] - 1]
+
+    def alternation():
+        frag = concatenation()
+        while peek() == ("op", "|"):
+            take()
+            frag = nfa.union(frag, concatenation())
+        return frag
+
+    def concatenation():
+        frag = None
+        while peek() is not None and peek() not in (("op", "|"), ("op", ")")):
+            nxt = repetition()
+            frag = nxt if frag is None else nfa.concat(frag, nxt)
+        return frag if frag is not None else nfa.epsilon()
+
+    def repetition():
+        frag = atom()
+        while peek() in (("op", "*"), ("op", "+"), ("op", "?")):
+            frag = {"*": nfa.star, "+": nfa.plus, "?": nfa.optional}[take()[1]](frag)
+        return frag
+
+    def atom():
+        tok = peek()
+        if tok is None:
+            raise UserError(f"regular expression {pattern!r} ends where a symbol or ( was expected")
+        take()
+        if tok == ("op", "("):
+            frag = alternation()
+            if peek() != ("op", ")"):
+                raise UserError(f"regular expression {pattern!r}: unbalanced parenthesis")
+            take()
+            return frag
+        if tok[0] == "set":
+            return nfa.symbols(tok[1])
+        raise UserError(f"regular expression {pattern!r}: unexpected {tok[1]!r}")
+
+    frag = alternation()
+    if peek() is not None:
+        raise UserError(f"regular expression {pattern!r}: unexpected {peek()[1]!r}")
+    return nfa.to_dfa(frag, alphabet)
+
+
+def _regex_tokens(pattern: str, alphabet: Tuple[str, ...]) -> list:
+    out, k = [], 0
+    while k < len(pattern):
+        c = pattern[k]
+        if c.isspace():
+            k += 1
+        elif c in "|*+?()":
+            out.append(("op", c))
+            k += 1
+        elif c == ".":
+            out.append(("set", frozenset(alphabet)))
+            k += 1
+        elif c == '"':
+            end = pattern.find('"', k + 1)
+            if end < 0:
+                raise UserError(f"regular expression {pattern!r}: unterminated quote")
+            out.append(("set", frozenset([_known(pattern[k + 1:end], alphabet, pattern)])))
+            k = end + 1
+        elif c == "[":
+            end = pattern.find("]", k + 1)
+            if end < 0:
+                raise UserError(f"regular expression {pattern!r}: unterminated [")
+            out.append(("set", frozenset(_known(x, alphabet, pattern) for x in pattern[k + 1:end]
+                                         if not x.isspace())))
+            k = end + 1
+        else:
+            out.append(("set", frozenset([_known(c, alphabet, pattern)])))
+            k += 1
+    return out
+
+
+def _known(symbol: str, alphabet, pattern) -> str:
+    if symbol not in alphabet:
+        raise UserError(f"regular expression {pattern!r} uses {symbol!r}, which is not in the alphabet "
+                        f"{' '.join(alphabet)}")
+    return symbol
+
+
+class _Nfa:
+    def __init__(self):
+        self.eps: Dict[int, set] = {}
+        self.edges: Dict[int, list] = {}
+        self.n = 0
+
+    def new(self) -> int:
+        self.n += 1
+        return self.n - 1
+
+    def link(self, a, b):
+        self.eps.setdefault(a, set()).add(b)
+
+    def epsilon(self):
+        s, t = self.new(), self.new()
+        self.link(s, t)
+        return s, t
+
+    def symbols(self, syms):
+        s, t = self.new(), self.new()
+        self.edges.setdefault(s, []).append((syms, t))
+        return s, t
+
+    def concat(self, f, g):
+        self.link(f[1], g[0])
+        return f[0], g[1]
+
+    def union(self, f, g):
+        s, t = self.new(), self.new()
+        for x in (f, g):
+            self.link(s, x[0])
+            self.link(x[1], t)
+        return s, t
+
+    def star(self, f):
+        s, t = self.new(), self.new()
+        self.link(s, f[0]), self.link(f[1], t), self.link(s, t), self.link(f[1], f[0])
+        return s, t
+
+    def plus(self, f):
+        s, t = self.new(), self.new()
+        self.link(s, f[0]), self.link(f[1], t), self.link(f[1], f[0])
+        return s, t
+
+    def optional(self, f):
+        s, t = self.new(), self.new()
+        self.link(s, f[0]), self.link(f[1], t), self.link(s, t)
+        return s, t
+
+    def closure(self, states):
+        stack, seen = list(states), set(states)
+        while stack:
+            for b in self.eps.get(stack.pop(), ()):
+                if b not in seen:
+                    seen.add(b)
+                    stack.append(b)
+        return frozenset(seen)
+
+    def to_dfa(self, frag, alphabet) -> Automaton:
+        start = self.closure([frag[0]])
+        names = {start: "d0"}
+        todo, transitions, accepting = [start], {}, []
+        while todo:
+            cur = todo.pop()
+            if frag[1] in cur:
+                accepting.append(names[cur])
+            for a in alphabet:
+                nxt = self.closure([t for s in cur for syms, t in self.edges.get(s, ()) if a in syms])
+                if not nxt:
+                    continue  # missing transitions go to the automaton's rejecting sink
+                if nxt not in names:
+                    names[nxt] = f"d{len(names)}"
+                    todo.append(nxt)
+                transitions[(names[cur], a)] = names[nxt]
+        return Automaton.make(alphabet, transitions, "d0", accepting)
+
+
+# ------------------------------------------------------------------ loading
+def automaton_from_table(data: Mapping, where: str = "the table") -> Automaton:
+    """{"alphabet": [...], "start": q, "accepting": [...], "transitions": {q: {a: q'}}}"""
+    try:
+        alphabet = [str(a) for a in data["alphabet"]]
+        table = {(str(q), str(a)): str(t) for q, row in data["transitions"].items() for a, t in row.items()}
+        return Automaton.make(alphabet, table, str(data["start"]), [str(q) for q in data["accepting"]])
+    except (KeyError, AttributeError, TypeError, ValueError) as ex:
+        raise UserError(f"{where}: not a transition table ({ex}); expected "
+                        '{"alphabet": [...], "start": "q0", "accepting": [...], '
+                        '"transitions": {"q0": {"a": "q1"}}}')
+
+
+def counter_from_json(data: Mapping, where: str) -> CounterSpec:
+    """{"alphabet": [...], "always": [{"coeffs": {"a": 1, "b": -1}, "op": ">=", "bound": 0}],
+    "final": [...], "automaton": optional transition table}"""
+    try:
+        alphabet = tuple(str(a) for a in data["alphabet"])
+        make = lambda c: LinearConstraint.make({str(k): int(v) for k, v in c["coeffs"].items()},
+                                               c["op"], int(c.get("bound", 0)))
+        auto = data.get("automaton")
+        return CounterSpec(alphabet, tuple(make(c) for c in data.get("always", ())),
+                           tuple(make(c) for c in data.get("final", ())),
+                           automaton_from_table({"alphabet": alphabet, **auto}, where) if auto else None)
+    except (KeyError, AttributeError, TypeError, ValueError) as ex:
+        raise UserError(f"{where}: not a counter specification ({ex})")
+
+
+SpecLike = Union[Automaton, CounterSpec, CountPredicate, A.Program, StraightLine, SpecMachine]
+
+
+def bind(spec: SpecLike, alphabet: Sequence[str], mode: str = ACCEPT_LAST, offset: int = 0,
+         keys: Sequence[str] = ("accept",), title: str = "") -> SpecMachine:
+    """A Z3 machine for any specification object, over the program's alphabet order."""
+    if mode not in ACCEPTANCE_MODES:
+        raise UserError(f"acceptance mode must be one of {', '.join(ACCEPTANCE_MODES)}")
+    if isinstance(spec, SpecMachine):
+        check_alphabet(spec.alphabet, alphabet, "the specification")
+        return spec
+    if isinstance(spec, Automaton):
+        return DFAMachine(spec, alphabet, title)
+    if isinstance(spec, CounterSpec):
+        return CounterMachine(spec, alphabet, title)
+    if isinstance(spec, CountPredicate):
+        return PredicateMachine(spec, alphabet)
+    if isinstance(spec, (A.Program, StraightLine)):
+        return ProgramSpecMachine(spec, alphabet, keys, mode, offset, title)
+    raise UserError(f"not a specification: {type(spec).__name__}")
+
+
+def load_spec(arg: str, alphabet: Sequence[str]) -> Tuple[object, str]:
+    """--spec CASE|FILE|regex:PATTERN -> (specification object, title).
+
+    CASE: a catalogue case's `spec`; FILE: .crasp (a program), .json (a transition table or a
+    counter specification), .re/.regex (a regular expression); `regex:PATTERN` inline."""
+    if arg.startswith("regex:"):
+        return regex_to_automaton(arg[len("regex:"):], alphabet), f"regex {arg[6:]}"
+    if os.path.isfile(arg) or arg.endswith((".crasp", ".json", ".re", ".regex")):
+        if not os.path.isfile(arg):
+            raise UserError(f"spec file {arg} does not exist")
+        if arg.endswith(".crasp"):
+            from verify.crasp.parser import load_program
+            return load_program(arg), arg
+        text = open(arg, encoding="utf-8").read()
+        if arg.endswith((".re", ".regex")):
+            pattern = " ".join(l for l in text.splitlines() if not l.lstrip().startswith("//"))
+            return regex_to_automaton(pattern, alphabet), f"regex {pattern.strip()}"
+        if arg.endswith(".json"):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as ex:
+                raise UserError(f"{arg}:{ex.lineno}:{ex.colno}: not valid JSON ({ex.msg})")
+            if "transitions" in data and "always" not in data and "final" not in data:
+                return automaton_from_table(data, arg), arg
+            return counter_from_json(data, arg), arg
+        raise UserError(f"spec file {arg}: unknown kind; use .crasp, .json, .re or .regex")
+    from verify.catalogue import get_case
+    case = get_case(arg)
+    if case.spec is None:
+        raise UserError(f"case {case.name!r} has no machine-readable specification (only regular and "
+                        "counter languages carry one); give a .json table, a .re file or a .crasp program")
+    return case.spec, f"case {case.name}"
