@@ -18,7 +18,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/verify report
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_all.py

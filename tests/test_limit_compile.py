@@ -1,0 +1,125 @@
+"""The compiler and the forward pass: compiled models compute their programs (exact and float),
+PERIODIC/LOCAL by construction, bad input rejected with the operation named."""
+import itertools
+
+import numpy as np
+import pytest
+
+from verify.crasp import ast as A
+from verify.crasp.builder import ProgramBuilder, count, gt, guarded, lt, periodic, sym
+from verify.crasp.interpreter import evaluate
+from verify.limit import examples
+from verify.limit.agreement import AgreementScope, check_agreement, float64_limit, measure
+from verify.limit.compiler import compile_program
+from verify.limit.forward import forward
+from verify.problems import UserError
+
+
+def _all_words(n, k=2):
+    return np.array(list(itertools.product(range(k), repeat=n)), dtype=np.int64).reshape(-1, n)
+
+
+@pytest.mark.parametrize("make", [examples.dyck1, examples.majority, examples.aa_star, examples.ends_ab])
+def test_examples_agree_exhaustively(make):
+    program = make()
+    model = compile_program(program)
+    for n in range(1, 11):
+        words = _all_words(n, len(program.alphabet))
+        for offset in (0, 1, 3):
+            got = forward(model, words, offset).outputs["accept"]
+            assert (got == evaluate(program, words, offset).output("accept")).all(), (n, offset)
+
+
+def test_random_programs_agree_float_and_exact():
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        program = examples.random_program(rng, size=int(rng.integers(3, 10)))
+        model = compile_program(program)
+        for n in (1, 2, 4, 7):
+            words = _all_words(n)
+            want = evaluate(program, words, 2).output("accept")
+            assert (forward(model, words, 2).outputs["accept"] == want).all()
+        words = _all_words(3)
+        exact = forward(model, words, 1, precision="exact")
+        assert (exact.outputs["accept"] == evaluate(program, words, 1).output("accept")).all()
+        # the float path stays within rounding of the rational ground truth
+        flt = forward(model, words, 1)
+        diff = np.abs(flt.scores - exact.scores.astype(np.float64))
+        assert diff.max() < 1e-12
+        long = rng.integers(0, 2, (2, 700))
+        assert (forward(model, long).outputs["accept"] == evaluate(program, long).output("accept")).all()
+
+
+def test_exact_mode_norm_inputs_match_integer_counts():
+    model = compile_program(examples.dyck1())
+    words = _all_words(5)
+    report, _ = measure(model, words, precision="exact")
+    assert report.separated and report.max_error < 1e-300  # rationals: no error at all
+
+
+def test_model_is_periodic_and_local_by_construction():
+    b = ProgramBuilder(["a", "b"])
+    b.accept(gt(guarded(sym("a"), [1, 3]), count(periodic(3, [0]))))
+    model = compile_program(b.build())
+    assert model.period == 3 and model.radius == 3
+    assert model.is_periodic() and model.is_local()
+    assert all(h.phi is None or len(h.phi) <= 4 for layer in model.layers for h in layer.heads)
+
+
+def test_margins_and_float_limit_layernorm_vs_relu():
+    program = examples.dyck1()
+    exact_sign = compile_program(program)
+    assert float64_limit(exact_sign) > 10 ** 6        # LayerNorm sign: only rounding limits it
+    step = compile_program(program, comparison="relu", slope=64)
+    limit = float64_limit(step)
+    assert 25 <= limit <= 31                            # gap 1/(2(n+1)) must stay >= 1/slope
+    ok = check_agreement(step, AgreementScope(exhaustive_up_to=8, long_lengths=(limit,), long_samples=4))
+    assert ok.status == "holds"
+    # beyond the limit the step is no longer saturated: never reported as holding
+    words = np.zeros((1, 200), dtype=np.int64)
+    words[0, 1::2] = 1                                  # ()()()...: D stays at 0 or 1
+    report, _ = measure(step, words)
+    assert not report.separated
+
+
+def test_logit_scales_keep_agreement():
+    program = examples.ends_ab()
+    words = np.random.default_rng(0).integers(0, 2, (16, 300))
+    want = evaluate(program, words).output("accept")
+    for scale in ("none", "inv_sqrt_dhead", "log_i"):
+        model = compile_program(program, logit_scale=scale)
+        assert (forward(model, words).outputs["accept"] == want).all(), scale
+
+
+def test_forward_returns_activations_and_attention():
+    model = compile_program(examples.ends_ab())
+    words = np.array([[0, 1, 0, 1]])
+    res = forward(model, words, return_activations=True, return_attention=True)
+    assert res.residuals[0].shape == (1, 5, model.width)
+    assert len(res.attention) == model.total_heads
+    rec = res.attention[-1]
+    assert rec.logits.shape == (1, 5, 5) and np.isneginf(rec.logits[0, 0, 1])
+    # recompute the head's output from logits and values (what a protocol does for Bob)
+    w = np.exp2(rec.logits[0] - rec.logits[0].max(axis=1, keepdims=True))
+    again = (w / w.sum(axis=1, keepdims=True)) @ rec.values[0]
+    assert np.allclose(again, rec.output[0])
+
+
+def test_bad_input_names_the_operation():
+    bad = A.Program(("a",), (), (A.Output("accept", "", A.Compare("<", A.GuardedCount(A.Symbol("a"), frozenset()),
+                                                                       A.IntConst(1))),))
+    with pytest.raises(UserError) as err:
+        compile_program(bad)
+    assert "guard" in err.value.render()
+    with pytest.raises(UserError):
+        compile_program(examples.dyck1(), bos=False)
+    with pytest.raises(UserError):
+        forward(compile_program(examples.dyck1()), np.array([[0, 5]]))
+
+
+def test_refutes_a_wrong_model():
+    model = compile_program(examples.majority())
+    from dataclasses import replace
+    wrong = replace(model, threshold=-1.0)  # every output true
+    verdict = check_agreement(wrong, AgreementScope(exhaustive_up_to=3, long_lengths=()))
+    assert verdict.status == "refuted" and verdict.counterexample is not None

@@ -1,0 +1,134 @@
+"""Training: a tiny model learns binary majority; the CLI saves a Hugging Face folder plus metrics."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from torch_bridge.checkpoint import load_checkpoint  # noqa: E402
+from torch_bridge.data import PAD_LABEL, TaskData, training_case  # noqa: E402
+from torch_bridge.train import TrainConfig, encoding_name, train  # noqa: E402
+from verify.catalogue import get_case  # noqa: E402
+from verify.cli import main  # noqa: E402
+
+
+@pytest.mark.slow
+def test_tiny_model_learns_binary_majority_on_the_training_bin():
+    """The CI check: 1 layer, 1 head, d = 16 reaches 100% exact match on fresh training-bin samples
+    (inputs of length ≤ 50, 512 samples) well inside its step budget (about 20 s on 2 CPU cores)."""
+    cfg = TrainConfig(layers=1, heads=1, d=16, lr=3e-3, steps=1500, eval_every=100, eval_samples=200)
+    r = train(get_case("bin_majority"), cfg)
+    m = r.metrics
+    assert m["train_fit"] and m["train_acc"] == 100.0 and m["stopped_early"], m["history"][-3:]
+    assert m["acc_0_50"] >= 99.0       # fresh test samples from the training bin's lengths
+
+
+def test_sequence_format_scores_only_answer_and_eos():
+    data = TaskData(get_case("bin_majority"))
+    b = data.sample(np.random.default_rng(0), 8, 5, 9)
+    for x, y, n in zip(b.ids, b.targets, b.lengths):
+        toks = [data.tokens[t] for t in x[:n]]
+        scored = np.flatnonzero(y != PAD_LABEL)
+        sep = toks.index("<sep>")
+        assert toks[0] == "<bos>" and toks[n - 1] == "<eos>"
+        assert list(scored) == list(range(sep, n - 1))              # from <sep> up to before <eos>
+        assert [data.tokens[t] for t in y[scored]] == toks[sep + 1:n]  # answer then <eos>
+
+
+def test_language_format_labels_every_prefix():
+    case = get_case("dyck1")
+    data = TaskData(case)
+    b = data.sample(np.random.default_rng(0), 6, 4, 10)
+    for x, y, n in zip(b.ids, b.targets, b.lengths):
+        ids = x[1:n][None]
+        assert y[0] == PAD_LABEL and np.array_equal(y[1:n], case.labels(ids)[0].astype(int))
+
+
+def test_training_uses_the_papers_vocabulary_for_copy_and_sort():
+    assert training_case(get_case("unique_copy")).extra["vocab_size"] == 150
+    assert training_case(get_case("bin_majority")) is get_case("bin_majority")
+
+
+def test_random_offsets_train_the_whole_position_table():
+    cfg = TrainConfig(layers=1, heads=1, d=16, steps=25, eval_every=1000, eval_samples=20)
+    r = train(get_case("bin_majority"), cfg)
+    n_pos = r.metrics["config"]["n_positions"]
+    assert n_pos >= 150 + 3
+    torch.manual_seed(cfg.seed)
+    from torch_bridge.train import make_model
+    init = make_model(cfg, TaskData(get_case("bin_majority")), n_pos).transformer.wpe.weight
+    moved = (r.model.transformer.wpe.weight - init).abs().sum(dim=1)
+    assert (moved[-5:] > 0).all()   # rows only a shifted sequence can reach
+
+
+def test_encoding_names_match_the_paper():
+    assert [encoding_name(p, 1e-4) for p in ("ape", "nope", "reg")] == ["APE", "NoPE", "APE+reg1e-4"]
+    assert encoding_name("reg", 1e-3) == "APE+reg1e-3"
+
+
+def test_bad_options_are_user_errors():
+    from verify.problems import UserError
+    with pytest.raises(UserError):
+        TrainConfig(pe="rope")
+    with pytest.raises(UserError):
+        TrainConfig(d=10, heads=4)
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.mark.parametrize("case,pe", [("bin_majority", "ape"), ("tomita1", "nope"), ("parity", "reg")])
+def test_train_command_saves_a_loadable_folder(tmp_path, capsys, case, pe):
+    out_dir = tmp_path / "run"
+    code, out, _ = run(["train", case, "--layers", "1", "--heads", "1", "--d", "16", "--steps", "5",
+                        "--eval-samples", "20", "--pe", pe, "--out", str(out_dir), "--json"], capsys)
+    m = json.loads(out)
+    assert code == 0 and m["steps_run"] == 5 and {"acc_0_50", "acc_51_100", "acc_101_150"} <= set(m)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["config.json", "metrics.json", "model.safetensors"]
+    ck = load_checkpoint(out_dir)
+    assert ck.nope == (pe == "nope")
+    assert ck.config.head == ("per_position_binary" if case == "tomita1" else "lm")
+    assert json.loads((out_dir / "metrics.json").read_text())["encoding"] == m["encoding"]
+    code, out, _ = run(["audit", str(out_dir), "--json"], capsys)
+    assert code == 0 and json.loads(out)["verdict"] in ("nope", "neither", "local", "periodic", "periodic+local")
+
+
+def test_train_command_unknown_case_and_taken_folder(tmp_path, capsys):
+    code, _, err = run(["train", "bin_majorty", "--steps", "1"], capsys)
+    assert code == 2 and "bin_majority" in err
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "f").write_text("")
+    code, _, err = run(["train", "bin_majority", "--steps", "1", "--out", str(tmp_path / "x")], capsys)
+    assert code == 2 and "not empty" in err
+
+
+def test_sweep_runs_a_small_grid_and_writes_results(tmp_path, capsys):
+    code, out, _ = run(["sweep", "bin_majority", "--layers", "1", "--heads", "1", "--d", "8", "--lr", "1e-3",
+                        "--seeds", "2", "--steps", "3", "--pe", "ape,nope", "--eval-samples", "10",
+                        "--workers", "1", "--out", str(tmp_path), "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and not data["failed"]
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert {r["encoding"] for r in rows} == {"APE", "NoPE"} and all(r["runs"] == 2 for r in rows)
+    from torch_bridge.results import read_trained_results
+    assert read_trained_results(tmp_path / "results.json") == rows
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 4
+
+
+def test_sweep_ray_backend_without_ray_says_so(tmp_path, capsys):
+    pytest.importorskip("torch")
+    try:
+        import ray  # noqa: F401
+        pytest.skip("Ray is installed")
+    except ImportError:
+        pass
+    code, _, err = run(["sweep", "bin_majority", "--layers", "1", "--heads", "1", "--d", "8", "--lr", "1e-3",
+                        "--seeds", "1", "--steps", "1", "--pe", "ape", "--backend", "ray", "--out", str(tmp_path)],
+                       capsys)
+    assert code == 2 and "pip install ray" in err

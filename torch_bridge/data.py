@@ -1,0 +1,130 @@
+"""Datasets drawn from the catalogue, in the paper's format (SPEC §5).
+
+SEQUENCE cases: `<bos> input <sep> answer <eos>`; the model is a next-token LM; loss and
+accuracy only on the answer tokens and `<eos>` (predicted from the `<sep>` position on).
+LANGUAGE cases: `<bos> w_1 … w_n`; a per-position binary classifier (the `classifier` head)
+predicts prefix membership `labels(ids)` at w_1 … w_n — documented choice: the paper's
+per-position label for these languages is membership-like, and a binary head keeps the LM
+vocabulary equal to the alphabet.
+
+Lengths are input lengths (the answer is extra). A bin (lo, hi) draws lengths uniformly from the
+valid lengths in [max(lo, case.min_len), hi] that are multiples of case.length_multiple.
+Accuracy is exact match of every scored position, in percent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import numpy as np
+
+from verify.case import LANGUAGE, SEQUENCE, Case
+from verify.problems import UserError
+
+PAD_LABEL = -100
+DEFAULT_BINS: Tuple[Tuple[int, int], ...] = ((0, 50), (51, 100), (101, 150))
+TRAIN_BIN: Tuple[int, int] = (0, 50)
+
+
+def bin_key(b: Tuple[int, int]) -> str:
+    """The column name used by paper_results.csv and the trained-results JSON: acc_0_50."""
+    return f"acc_{b[0]}_{b[1]}"
+
+
+@dataclass
+class Batch:
+    ids: np.ndarray        # (B, T) int64 token ids, padded
+    targets: np.ndarray    # (B, T): next-token id (SEQUENCE) or 0/1 label (LANGUAGE); PAD_LABEL = not scored
+    lengths: np.ndarray    # (B,) real sequence lengths (tokens, including <bos>)
+
+
+class TaskData:
+    """Encodes one catalogue case for a model; knows its vocabulary and how long sequences get."""
+
+    def __init__(self, case: Case):
+        if case.sampler is None:
+            raise UserError(f"case {case.name!r} has no sampler, so it cannot be trained on")
+        if case.format == SEQUENCE and case.answer is None:
+            raise UserError(f"case {case.name!r} has no answer function")
+        self.case = case
+        if case.format == SEQUENCE:
+            tokens = [case.bos, *case.input_alphabet, *case.alphabet, case.sep, case.eos]
+        else:
+            tokens = [*case.alphabet, case.bos]
+        self.tokens: Tuple[str, ...] = tuple(dict.fromkeys(tokens))
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @property
+    def is_language(self) -> bool:
+        return self.case.format == LANGUAGE
+
+    def valid_lengths(self, lo: int, hi: int) -> np.ndarray:
+        c = self.case
+        lengths = np.arange(max(lo, c.min_len, 1 if self.is_language else 0), hi + 1)
+        lengths = lengths[lengths % max(1, c.length_multiple) == 0]
+        if lengths.size == 0:
+            raise UserError(f"case {c.name!r} has no valid input length in [{lo}, {hi}]")
+        return lengths
+
+    def max_total_length(self, hi: int, rng: np.random.Generator) -> int:
+        """Longest encoded sequence for inputs up to `hi` (sampled: answers may vary in length)."""
+        n = int(self.valid_lengths(0, hi).max())
+        if self.is_language:
+            return n + 1
+        seqs = self.case.sampler(rng, 32, n)
+        return max(len(self.case.full_sequence(s)) for s in seqs) + 2
+
+    def sample(self, rng: np.random.Generator, size: int, lo: int, hi: int) -> Batch:
+        lengths = rng.choice(self.valid_lengths(lo, hi), size=size)
+        rows: List[Tuple[np.ndarray, np.ndarray]] = []
+        for n in np.unique(lengths):
+            count = int((lengths == n).sum())
+            rows += self._encode(self.case.sampler(rng, count, int(n)))
+        width = max(len(r[0]) for r in rows)
+        ids = np.full((size, width), self.index[self.case.eos if not self.is_language else self.case.bos], np.int64)
+        targets = np.full((size, width), PAD_LABEL, np.int64)
+        real = np.empty(size, np.int64)
+        for b, (x, y) in enumerate(rows):
+            ids[b, :len(x)], targets[b, :len(y)], real[b] = x, y, len(x)
+        return Batch(ids, targets, real)
+
+    def _encode(self, drawn) -> List[Tuple[np.ndarray, np.ndarray]]:
+        c = self.case
+        if self.is_language:
+            ids = np.asarray(drawn, dtype=np.int64)
+            labels = np.asarray(c.labels(ids), dtype=np.int64)
+            bos = np.full((ids.shape[0], 1), self.index[c.bos], np.int64)
+            x = np.concatenate([bos, ids], axis=1)
+            y = np.concatenate([np.full_like(bos, PAD_LABEL), labels], axis=1)
+            return list(zip(x, y))
+        out = []
+        for tokens in drawn:
+            full = c.full_sequence(tokens)
+            try:
+                x = np.array([self.index[t] for t in full], dtype=np.int64)
+            except KeyError as ex:
+                raise UserError(f"case {c.name!r}: token {ex.args[0]!r} of a sample is not in its alphabet") from None
+            y = np.full(len(x), PAD_LABEL, np.int64)
+            start = len(tokens) + 1                    # the <sep> position predicts the first answer token
+            y[start:len(x) - 1] = x[start + 1:]
+            out.append((x, y))
+        return out
+
+
+def training_case(case: Case) -> Case:
+    """The paper's task size where the catalogue keeps a smaller one for fast checks: a case whose
+    `extra` names a `paper_vocab_size` different from its `vocab_size` is rebuilt by its module's
+    `make_<name>(paper_vocab_size)` (unique copy and sort: tokens drawn from 150, SPEC §5)."""
+    import importlib
+    size, paper = case.extra.get("vocab_size"), case.extra.get("paper_vocab_size")
+    if not paper or paper == size or case.sampler is None:
+        return case
+    module = importlib.import_module(case.sampler.__module__)
+    maker = getattr(module, f"make_{case.name}", None)
+    return maker(paper) if maker is not None else case
+
+
+def exact_match(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """(B,) True where every scored position is right."""
+    scored = targets != PAD_LABEL
+    return ((predictions == targets) | ~scored).all(axis=1)

@@ -1,0 +1,76 @@
+"""numpy/torch-free: the trained-results JSON that `verify report --trained RESULTS` reads.
+
+Schema (a JSON list; one row per (task, encoding)):
+
+    [{"task": "bin_majority",            # catalogue / paper_results.csv name
+      "encoding": "APE",                 # APE | NoPE | APE+reg1e-4 (paper_results.csv names)
+      "acc_0_50": 100.0,                 # exact-match accuracy in percent per test bin, keyed like
+      "acc_51_100": 99.2,                #   paper_results.csv's columns (acc_<lo>_<hi>)
+      "acc_101_150": 97.5,
+      "bins": [[0, 50], [51, 100], [101, 150]],   # the bins, input lengths
+      "seeds": 2,                        # runs averaged (those that fitted the training bin)
+      "runs": 3,                         # runs tried
+      "train_fit": true,                 # some run reached 100% on the training bin
+      "config": {"layers": 2, "heads": 2, "d": 64, "lr": 0.001, "steps": 3000},
+      "wall_s": 41.3}, ...]
+
+Accuracies are means over the runs that fitted the training bin (all runs if none did, with
+train_fit false), for the configuration with the best mean accuracy over the test bins; every
+configuration's numbers stay in the sweep's runs.jsonl.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Iterable, List
+
+from verify.problems import UserError
+
+REQUIRED = ("task", "encoding")
+
+
+def acc_keys(row: Dict) -> List[str]:
+    return [k for k in row if k.startswith("acc_")]
+
+
+def summarize(runs: Iterable[Dict]) -> List[Dict]:
+    """Per (task, encoding): the best configuration's mean over fitted seeds."""
+    groups: Dict[tuple, Dict[str, list]] = {}
+    for r in runs:
+        cfg = r["config"]
+        key = (r["task"], r["encoding"])
+        ckey = json.dumps({k: cfg[k] for k in ("layers", "heads", "d", "lr", "steps")}, sort_keys=True)
+        groups.setdefault(key, {}).setdefault(ckey, []).append(r)
+    rows = []
+    for (task, encoding), configs in groups.items():
+        best = None
+        for ckey, rs in configs.items():
+            fitted = [r for r in rs if r.get("train_fit")]
+            use = fitted or rs
+            keys = acc_keys(use[0])
+            means = {k: sum(r[k] for r in use) / len(use) for k in keys}
+            score = (bool(fitted), sum(means.values()) / max(1, len(means)))
+            row = {"task": task, "encoding": encoding, **{k: round(v, 2) for k, v in means.items()},
+                   "bins": use[0].get("bins"), "seeds": len(use), "runs": len(rs), "train_fit": bool(fitted),
+                   "config": json.loads(ckey), "wall_s": round(sum(r.get("wall_s", 0) for r in rs), 1)}
+            if best is None or score > best[0]:
+                best = (score, row)
+        rows.append(best[1])
+    return sorted(rows, key=lambda r: (r["task"], r["encoding"]))
+
+
+def read_trained_results(path) -> List[Dict]:
+    """Read and check a trained-results file; UserError naming what is wrong."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:
+        raise UserError(f"{p}: not a readable trained-results JSON ({ex})") from None
+    if not isinstance(data, list):
+        raise UserError(f"{p}: a trained-results file is a JSON list of rows (task, encoding, acc_<lo>_<hi>, …)")
+    for k, row in enumerate(data):
+        if not isinstance(row, dict) or any(f not in row for f in REQUIRED) or not acc_keys(row):
+            raise UserError(f"{p}: row {k} needs task, encoding and at least one acc_<lo>_<hi> field")
+    return data

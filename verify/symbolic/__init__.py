@@ -1,0 +1,1 @@
+"""sympy decisions about positional-encoding families: PERIODIC, translation invariance, locality."""
