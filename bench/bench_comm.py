@@ -25,7 +25,6 @@ def timed(label: str, target: float, fn):
 
 def cli_copy():
     exe = ROOT / ".venv" / "bin" / "verify"
-    w0 = time.perf_counter()
     r0 = os.times()
     out = subprocess.run([str(exe), "comm-complexity", "copy", "--N", "64", "--json"], capture_output=True,
                          text=True, cwd=ROOT)

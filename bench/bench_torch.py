@@ -45,7 +45,6 @@ def main() -> None:
         proc = subprocess.run([verify, "audit", str(path), "--json", "--plot", str(Path(tmp) / "plots")],
                               capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
         print(f"  with --plot: {time.perf_counter() - t:.1f} s, exit {proc.returncode}")
-    w = model.transformer.wpe.weight
     t = time.perf_counter()
     p = model.positional_penalty()
     p.backward()
@@ -57,7 +56,7 @@ def main() -> None:
     if "bin_majority" in names:
         from torch_bridge.train import TrainConfig, train
         t = time.perf_counter()
-        r = train(names["bin_majority"], TrainConfig(layers=2, heads=2, d=64, steps=300, eval_every=10_000,
+        train(names["bin_majority"], TrainConfig(layers=2, heads=2, d=64, steps=300, eval_every=10_000,
                                                       eval_samples=200))
         wall = time.perf_counter() - t
         print(f"training bin_majority 2L2H d=64, 300 steps (batch 64, 1 thread): {wall:.1f} s "

@@ -119,3 +119,14 @@ def naive_outputs(program: A.Program, word, offset: int = 0):
         env[let.name] = f
     return {out.key: [naive_value(out.expr, word, i, env, offset) for i in range(1, len(word) + 1)]
             for out in program.outputs}
+
+
+def dyck1_program() -> A.Program:
+    """Dyck-1 built with the builder API (the same tree the parser gives for examples/dyck1.crasp)."""
+    from verify.crasp.builder import ProgramBuilder, and_, count, eq, lt, sym
+    b = ProgramBuilder(["(", ")"])
+    o = b.let("open", count(sym("(")))
+    c = b.let("close", count(sym(")")))
+    d = b.let("dips", count(lt(o, c)))
+    b.accept(and_(eq(d, 0), eq(o, c)))
+    return b.build()

@@ -1,6 +1,5 @@
 """`verify comm-complexity`: output, JSON, plot, and clear errors for bad input."""
 import json
-import sys
 from pathlib import Path
 
 import pytest

@@ -5,18 +5,12 @@ import numpy as np
 import pytest
 
 from verify.comm.protocol import check_protocol, count_width, make_protocol
-from verify.crasp.builder import (ProgramBuilder, and_, count, eq, ge, guarded, gt, implies, ite, lt,
-                                  max_, min_, not_, or_, periodic, prev, scale, sub, sym, add)
+from verify.crasp.builder import (ProgramBuilder, and_, count, eq, ge, guarded, gt, implies, ite, max_, min_, not_, or_, periodic, prev, scale, sub, sym, add)
 from verify.crasp.interpreter import evaluate
+from programs import dyck1_program
 
 
-def dyck1():
-    b = ProgramBuilder(["(", ")"])
-    o = b.let("open", count(sym("(")))
-    c = b.let("close", count(sym(")")))
-    d = b.let("dips", count(lt(o, c)))
-    b.accept(and_(eq(d, 0), eq(o, c)))
-    return b.build()
+dyck1 = dyck1_program
 
 
 def mixed():

@@ -8,18 +8,13 @@ import pytest
 pytest.importorskip("verify.limit.compiler")
 
 from verify.comm.transformer_protocol import (alice_message, bob_scores, check_transformer_protocol)
-from verify.crasp.builder import ProgramBuilder, and_, count, eq, lt, periodic, prev, sym
+from verify.crasp.builder import ProgramBuilder, and_, count, eq, periodic, prev, sym
 from verify.limit.compiler import compile_program
 from verify.limit.forward import forward
+from programs import dyck1_program
 
 
-def dyck1():
-    b = ProgramBuilder(["(", ")"])
-    o = b.let("open", count(sym("(")))
-    c = b.let("close", count(sym(")")))
-    d = b.let("dips", count(lt(o, c)))
-    b.accept(and_(eq(d, 0), eq(o, c)))
-    return b.build()
+dyck1 = dyck1_program
 
 
 def local_periodic():

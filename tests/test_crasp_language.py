@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 
 from verify.crasp import ast as A
-from verify.crasp.builder import (ProgramBuilder, and_, count, eq, guarded, implies, lt, not_, or_, periodic,
+from verify.crasp.builder import (guarded, implies, not_, or_, periodic,
                                   sym)
 from verify.crasp.checks import check_program
 from verify.crasp.fragment import LOCAL, PERIODIC, PERIODIC_LOCAL, PLAIN, counting_operations, fragment, period, \
@@ -12,7 +12,7 @@ from verify.crasp.parser import parse_program
 from verify.crasp.printer import to_text
 from verify.problems import UserError
 
-from programs import programs
+from programs import dyck1_program, programs
 
 DYCK = '''alphabet "(" ")"
 let open  = #["("]
@@ -23,12 +23,7 @@ accept = dips == 0 and open == close
 
 
 def test_builder_and_parser_give_the_same_tree():
-    b = ProgramBuilder(["(", ")"])
-    o = b.let("open", count(sym("(")))
-    c = b.let("close", count(sym(")")))
-    d = b.let("dips", count(lt(o, c)))
-    b.accept(and_(eq(d, 0), eq(o, c)))
-    assert b.build() == parse_program(DYCK)
+    assert dyck1_program() == parse_program(DYCK)
 
 
 def test_implies_is_sugar_for_or_not():

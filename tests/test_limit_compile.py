@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from verify.crasp import ast as A
-from verify.crasp.builder import ProgramBuilder, count, gt, guarded, lt, periodic, sym
+from verify.crasp.builder import ProgramBuilder, count, gt, guarded, periodic, sym
 from verify.crasp.interpreter import evaluate
 from verify.limit import examples
 from verify.limit.agreement import AgreementScope, check_agreement, float64_limit, measure

@@ -8,10 +8,10 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from torch_bridge.audit import audit_gpt2, audit_heads  # noqa: E402
-from torch_bridge.checkpoint import load_checkpoint, save_pretrained  # noqa: E402
+from torch_bridge.checkpoint import save_pretrained  # noqa: E402
 from torch_bridge.config import GPT2Config  # noqa: E402
 from torch_bridge.model import GPT2  # noqa: E402
-from torch_bridge.scores import Thresholds, layer_scores, table_periodicity  # noqa: E402
+from torch_bridge.scores import layer_scores, table_periodicity  # noqa: E402
 from verify.cli import main  # noqa: E402
 
 

@@ -2,9 +2,7 @@
 import json
 import os
 import pickle
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

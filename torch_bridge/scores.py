@@ -127,21 +127,16 @@ def periodic_residuals(a: np.ndarray, max_period: int) -> np.ndarray:
     energy = (x * x).sum(axis=(1, 2))
     out = np.ones((h, max_period))
     for delta in range(1, max_period + 1):
-        m = -(-w // delta) * delta
-        xp = np.zeros((h, m, m))
-        xp[:, :w, :w] = x
-        cp = np.zeros((m, m))
-        cp[:w, :w] = lower
-        sums = xp.reshape(h, m // delta, delta, m // delta, delta).sum(axis=(1, 3))
-        counts = cp.reshape(m // delta, delta, m // delta, delta).sum(axis=(0, 2))
+        sums, counts, _ = _class_sums(x, lower, delta)
         explained = (sums ** 2 / np.maximum(counts, 1)).sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
             out[:, delta - 1] = np.where(energy > 0, 1 - explained / energy, 1.0)
     return np.clip(out, 0.0, None)
 
 
-def _periodic_part(x: np.ndarray, lower: np.ndarray, delta: int) -> np.ndarray:
-    """Least-squares doubly periodic fit (class means over (i mod Δ, j mod Δ), i ≥ j) of a stack (H, w, w)."""
+def _class_sums(x: np.ndarray, lower: np.ndarray, delta: int):
+    """Per residue class (i mod Δ, j mod Δ) over i ≥ j: sums of a stack (H, w, w), the class sizes,
+    and the padded side m (a multiple of Δ)."""
     h, w, _ = x.shape
     m = -(-w // delta) * delta
     xp = np.zeros((h, m, m))
@@ -149,7 +144,15 @@ def _periodic_part(x: np.ndarray, lower: np.ndarray, delta: int) -> np.ndarray:
     cp = np.zeros((m, m))
     cp[:w, :w] = lower
     sums = xp.reshape(h, m // delta, delta, m // delta, delta).sum(axis=(1, 3))
-    means = sums / np.maximum(cp.reshape(m // delta, delta, m // delta, delta).sum(axis=(0, 2)), 1)
+    counts = cp.reshape(m // delta, delta, m // delta, delta).sum(axis=(0, 2))
+    return sums, counts, m
+
+
+def _periodic_part(x: np.ndarray, lower: np.ndarray, delta: int) -> np.ndarray:
+    """Least-squares doubly periodic fit (class means over (i mod Δ, j mod Δ), i ≥ j) of a stack (H, w, w)."""
+    w = x.shape[1]
+    sums, counts, m = _class_sums(x, lower, delta)
+    means = sums / np.maximum(counts, 1)
     tiled = np.tile(means, (1, m // delta, m // delta))[:, :w, :w]
     return tiled * lower
 

@@ -18,7 +18,7 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 
 from verify.crasp import ast as A
-from verify.crasp.interpreter import _COMPARE, evaluate, straight_line, symbol_ids
+from verify.crasp.interpreter import evaluate, pointwise, straight_line, symbol_ids
 from verify.crasp.linear import StraightLine, radius_of
 
 TOTAL, TAIL = "total", "tail"
@@ -129,37 +129,8 @@ class Protocol:
                 v = np.zeros((batch, m), dtype=np.int64)
                 for d in op.param:  # ext index reach + t is Bob's t-th position
                     v += ext[:, reach - d:reach - d + m]
-            elif k == "symbol":
-                v = bob_ids == sid[op.param]
-            elif k == "bool_const":
-                v = np.full((1, m), op.param, dtype=bool)
-            elif k == "int_const":
-                v = np.full((1, m), op.param, dtype=np.int64)
-            elif k == "not":
-                v = ~a[0]
-            elif k == "and":
-                v = a[0] & a[1]
-            elif k == "or":
-                v = a[0] | a[1]
-            elif k == "periodic":
-                mod, residues = op.param
-                v = np.isin(positions % mod, residues)
-            elif k == "compare":
-                v = _COMPARE[op.param](a[0], a[1])
-            elif k == "add":
-                v = a[0] + a[1]
-            elif k == "sub":
-                v = a[0] - a[1]
-            elif k == "scale":
-                v = op.param * a[0]
-            elif k == "ite":
-                v = np.where(a[0], a[1], a[2])
-            elif k == "min":
-                v = np.minimum(a[0], a[1])
-            elif k == "max":
-                v = np.maximum(a[0], a[1])
-            else:  # pragma: no cover
-                raise AssertionError(k)
+            else:
+                v = pointwise(op, a, bob_ids, sid, positions, m)
             vals.append(v)
         return [np.broadcast_to(v, (batch, m)) for v in vals]
 

@@ -1,7 +1,7 @@
 """`verify check CASE|FILE`: a program against its task's reference; `--all` over the catalogue."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 

@@ -89,7 +89,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _plot(rep, path: str) -> str:
-    import numpy as np
     from verify.comm.plot import envelope_ns, plot_bits
     n_max = max(rep.n, rep.crossing_program or 0, rep.crossing_transformer or 0) * 2
     ns = envelope_ns(n_max)

@@ -30,7 +30,6 @@ def register(app: typer.Typer) -> None:
         """Search lengths 1, 2, ... for a word where the program's accept and the spec disagree.
         Exit 0: none up to L; 1: refuted (counterexample printed); 3: unknown (timeout)."""
         from verify.smt.cli_support import check_mode, check_positive, exit_code, render, status_line
-        from verify.smt.miter import Miter
         from verify.smt.refute import refute
         check_positive("--max-len", max_len)
         check_positive("--timeout", timeout, 0.001)

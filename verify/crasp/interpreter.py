@@ -8,7 +8,7 @@ Values that do not depend on the input (periodic predicates, constants) stay of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Sequence, Union
 
 import numpy as np
 
@@ -116,6 +116,43 @@ def _shift(x: np.ndarray, k: int) -> np.ndarray:
     return y
 
 
+def pointwise(op, a: List[np.ndarray], ids: np.ndarray, sid: Dict[str, int], positions: np.ndarray,
+              n: int) -> np.ndarray:
+    """The value of every operation but the two counts, from its arguments' values at the same
+    positions (shared by the interpreter and the communication protocol's Bob)."""
+    k = op.kind
+    if k == "symbol":
+        return ids == sid[op.param]
+    if k == "bool_const":
+        return np.full((1, n), op.param, dtype=bool)
+    if k == "int_const":
+        return np.full((1, n), op.param, dtype=np.int64)
+    if k == "not":
+        return ~a[0]
+    if k == "and":
+        return a[0] & a[1]
+    if k == "or":
+        return a[0] | a[1]
+    if k == "periodic":
+        m, residues = op.param
+        return np.isin(positions % m, residues)
+    if k == "compare":
+        return _COMPARE[op.param](a[0], a[1])
+    if k == "add":
+        return a[0] + a[1]
+    if k == "sub":
+        return a[0] - a[1]
+    if k == "scale":
+        return op.param * a[0]
+    if k == "ite":
+        return np.where(a[0], a[1], a[2])
+    if k == "min":
+        return np.minimum(a[0], a[1])
+    if k == "max":
+        return np.maximum(a[0], a[1])
+    raise AssertionError(f"not a pointwise operation: {k}")
+
+
 def evaluate(program: Union[A.Program, StraightLine], ids: np.ndarray, offset: int = 0) -> Evaluation:
     """Evaluate every operation at every position of every input in the batch."""
     line = straight_line(program)
@@ -128,46 +165,16 @@ def evaluate(program: Union[A.Program, StraightLine], ids: np.ndarray, offset: i
     vals: List[np.ndarray] = []
     for op in line.ops:
         a = [vals[i] for i in op.args]
-        k = op.kind
-        if k == "symbol":
-            v = ids == sid[op.param]
-        elif k == "bool_const":
-            v = np.full((1, n), op.param, dtype=bool)
-        elif k == "int_const":
-            v = np.full((1, n), op.param, dtype=np.int64)
-        elif k == "not":
-            v = ~a[0]
-        elif k == "and":
-            v = a[0] & a[1]
-        elif k == "or":
-            v = a[0] | a[1]
-        elif k == "periodic":
-            m, residues = op.param
-            v = np.isin(positions % m, residues)
-        elif k == "compare":
-            v = _COMPARE[op.param](a[0], a[1])
-        elif k == "count":
+        if op.kind == "count":
             # an int32 running sum is several times faster and exact (a count is at most n < 2**31)
             v = np.cumsum(a[0], axis=1, dtype=np.int32 if n < 2**31 else np.int64).astype(np.int64)
-        elif k == "guarded_count":
+        elif op.kind == "guarded_count":
             src = a[0].astype(np.int64)
             v = np.zeros(src.shape, dtype=np.int64)
             for d in op.param:
                 v += _shift(src, d)
-        elif k == "add":
-            v = a[0] + a[1]
-        elif k == "sub":
-            v = a[0] - a[1]
-        elif k == "scale":
-            v = op.param * a[0]
-        elif k == "ite":
-            v = np.where(a[0], a[1], a[2])
-        elif k == "min":
-            v = np.minimum(a[0], a[1])
-        elif k == "max":
-            v = np.maximum(a[0], a[1])
-        else:  # pragma: no cover - flatten emits only the kinds above
-            raise AssertionError(k)
+        else:
+            v = pointwise(op, a, ids, sid, positions, n)
         vals.append(v)
     return Evaluation(line, vals, batch, n)
 

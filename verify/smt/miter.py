@@ -7,7 +7,6 @@ output at i; under end-marker acceptance it is its output at an end marker place
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np

@@ -11,7 +11,7 @@ from typing import Callable, List, Optional, Tuple, Union
 
 from verify.crasp import ast as A
 from verify.crasp.interpreter import ACCEPT_LAST
-from verify.crasp.linear import Op, StraightLine
+from verify.crasp.linear import StraightLine
 from verify.smt.encode import as_line, op_text
 from verify.smt.equiv import equivalent
 from verify.smt.induction import InductionSettings

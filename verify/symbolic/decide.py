@@ -15,7 +15,7 @@ the reason in words, and a witness where one refutes the property. Methods:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import gcd
 from typing import Dict, List, Optional, Tuple
 
