@@ -29,12 +29,13 @@ def plot_bits(path: str, title: str, points: Sequence[Series], curves: Sequence[
             ax.plot(ns, bits, markers[k % len(markers)], label=label, markersize=5)
     for label, ns, bits in curves:
         ax.plot(ns, bits, "-", label=label, linewidth=1.5)
-    for label, n0 in crossings:
-        ax.axvline(n0, linestyle=":", color="grey")
-        ax.annotate(f"{label}\nN = {n0}", (n0, ax.get_ylim()[1] * 0.9), fontsize=8, ha="left")
     ax.set_xscale("log", base=2)
     ax.set_yscale("symlog", linthresh=1)
     ax.set_ylim(bottom=0)
+    for label, n0 in crossings:  # labels at the foot of the line, clear of the title and legend
+        ax.axvline(n0, linestyle=":", color="grey")
+        ax.annotate(f" {label}\n N = {n0}", xy=(n0, 0.03), xycoords=("data", "axes fraction"), fontsize=8,
+                    ha="left", va="bottom")
     ax.set_xlabel("N (Alice's half-length)")
     ax.set_ylabel("bits")
     ax.set_title(title, fontsize=10)
