@@ -64,7 +64,7 @@ def test_user_language_function(capsys):
     (["test_comm_fixtures:broken", "--N", "3"], 1, "raised ValueError"),
     (["no_such_module_xyz:f"], 2, "cannot import"),
     (["test_comm_fixtures:nothing"], 2, "no attribute"),
-    (["test_comm_fixtures:COPY", "--plot", "/nonexistent-dir/x.png", "--N", "4"], 2, "does not exist"),
+    (["test_comm_fixtures:COPY", "--plot", __file__ + "/x.png", "--N", "4"], 2, "cannot create the folder"),
     (["test_comm_fixtures:COPY", "--K", "0"], 2, "--K"),
 ])
 def test_bad_input_is_one_clear_message(capsys, args, code, needle):

@@ -38,3 +38,9 @@ def test_conditions_command(capsys):
     assert data["periodic"]["value"] == "4" and data["local"]["status"] == "fails"
     assert main(["conditions", "sinusoidl"]) == 2
     assert "did you mean sinusoidal" in capsys.readouterr().err
+
+
+def test_compile_out_creates_a_missing_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "folder" / "dyck1.npz"
+    assert main(["compile", "dyck1", "--N", "16", "--out", str(out)]) == 0
+    assert out.is_file()

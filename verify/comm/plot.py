@@ -6,6 +6,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
+from verify.outputs import ensure_parent
 from verify.problems import UserError
 
 Series = Tuple[str, Sequence[int], Sequence[float]]
@@ -20,8 +21,7 @@ def plot_bits(path: str, title: str, points: Sequence[Series], curves: Sequence[
     target = Path(path)
     if target.suffix.lower() != ".png":
         raise UserError(f"--plot {path!r}: the plot is a PNG; give a path ending in .png")
-    if not target.parent.exists():
-        raise UserError(f"--plot {path!r}: folder {str(target.parent)!r} does not exist")
+    ensure_parent(target, "--plot")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     markers = "os^Dv"
     for k, (label, ns, bits) in enumerate(points):

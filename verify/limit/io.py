@@ -19,6 +19,7 @@ from typing import Dict
 import numpy as np
 
 from verify.limit.model import MLP, FiniteTransformer, Head, Layer, SignNorm
+from verify.outputs import ensure_parent
 from verify.problems import UserError
 
 FORMATS = (".npz", ".safetensors")
@@ -53,9 +54,8 @@ def save_finite(finite: FiniteTransformer, path: str) -> str:
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
         raise UserError(f"--out must end in {' or '.join(FORMATS)} (got {target.name!r})")
-    if not target.parent.exists():
-        raise UserError(f"the folder {str(target.parent)!r} does not exist")
     arrays, meta = tensors(finite), metadata(finite)
+    ensure_parent(target, "--out")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=str(target.parent))
     os.close(fd)
     try:
