@@ -41,7 +41,7 @@ def test_readme_command_runs(command):
         subprocess.run([str(VERIFY), "train", "bin_majority", "--layers", "1", "--heads", "1", "--d", "16",
                         "--steps", "50", "--eval-samples", "20", "--out", args[1]], cwd=ROOT, capture_output=True,
                        timeout=300)
-    if args[0] == "train" and "--out" in args:
+    if args[0] in ("train", "sweep") and "--out" in args:  # they refuse to overwrite a run
         import shutil
         shutil.rmtree(ROOT / args[args.index("--out") + 1], ignore_errors=True)
     proc = subprocess.run([str(VERIFY), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)

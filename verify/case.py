@@ -71,24 +71,8 @@ class Case:
 
 
 # ----------------------------------------------------------------- reference helpers
-def predicate_labels(alphabet: Sequence[str], member: Callable[[Tuple[str, ...]], bool]
-                     ) -> Callable[[np.ndarray], np.ndarray]:
-    """Prefix membership from a plain Python predicate on token tuples (slow; for user cases)."""
-    alphabet = tuple(alphabet)
-
-    def labels(ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(ids)
-        out = np.empty(ids.shape, dtype=bool)
-        for b in range(ids.shape[0]):
-            word = tuple(alphabet[k] for k in ids[b])
-            for i in range(ids.shape[1]):
-                out[b, i] = bool(member(word[: i + 1]))
-        return out
-
-    return labels
-
-
 def uniform_sampler(alphabet_size: int) -> Callable[[np.random.Generator, int, int], np.ndarray]:
+    """Uniform random strings: the sampler a LANGUAGE case without its own gets."""
     def sample(rng: np.random.Generator, batch: int, n: int) -> np.ndarray:
         return rng.integers(0, alphabet_size, size=(batch, n))
     return sample

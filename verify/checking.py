@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from verify.case import LANGUAGE, SEQUENCE, Case
+from verify.case import LANGUAGE, SEQUENCE, Case, uniform_sampler
 from verify.crasp import ast as A
 from verify.crasp.interpreter import encode, evaluate, next_tokens, straight_line
 from verify.problems import UserError
@@ -154,11 +154,10 @@ def _check_sequence_inputs(program, case: Case, inputs: Sequence[Tuple[str, ...]
         prog_ids = _to_program_ids(program, case, ids)
         sep_index = np.array([1 + len(x) for x, _ in items])
         pred = next_tokens(program, prog_ids, offset)
-        target_ids = prog_ids
         idx = np.arange(n)[None, :]
         checked = (idx >= sep_index[:, None]) & (idx <= n - 2)
-        target = np.zeros_like(target_ids)
-        target[:, :-1] = target_ids[:, 1:]
+        target = np.zeros_like(prog_ids)
+        target[:, :-1] = prog_ids[:, 1:]
         bad = checked & (pred != target)
         if not bad.any():
             continue
@@ -226,7 +225,7 @@ def check_case(case: Case, program: Optional[A.Program] = None, max_len: Optiona
                     progress(len(chunk))
         for n, count in sorted(_sample_lengths(rng, case, pl.samples, pl.sample_min_len,
                                                pl.sample_max_len).items()) if pl.samples else ():
-            sampler = case.sampler or (lambda r, b, m: r.integers(0, len(case.alphabet), size=(b, m)))
+            sampler = case.sampler or uniform_sampler(len(case.alphabet))
             ids = np.asarray(sampler(rng, count, n))
             best = _check_language_batch(line, case, ids, offset, best)
             if progress:
@@ -285,9 +284,3 @@ def replay(case: Case, program: A.Program, cex: Counterexample, offset: int = 0)
         ids = encode(case.alphabet, [cex.input])
         return _language_mismatch(program, case, ids, offset) is not None
     return _check_sequence_inputs(straight_line(program), case, [cex.input], offset, None) is not None
-
-
-def n_steps(case: Case, pl: Plan) -> int:
-    """Units of progress a check reports (inputs)."""
-    return pl.exhaustive_inputs + pl.samples
-

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 from verify.crasp.ast import Loc
 
@@ -50,7 +50,3 @@ class UserError(Exception):
         parts = [self.message] if self.message else []
         parts += [p.render(self.source_text) for p in self.problems]
         return "\n".join(parts)
-
-
-def render_all(problems: Iterable[Problem], source_text: Optional[str] = None) -> str:
-    return "\n".join(p.render(source_text) for p in problems)

@@ -2,7 +2,7 @@
 
 Every node is immutable and hashable; source locations are carried but ignored by
 equality, so the parser and the builder API produce equal trees.  Expressions are
-either Boolean-valued or count-valued; `typing.infer_type` tells which.
+either Boolean-valued or count-valued; `checks.check_program` tells which.
 """
 from __future__ import annotations
 

@@ -150,16 +150,3 @@ class _Checker:
 def check_program(program: A.Program) -> List[Problem]:
     """All static problems of a program: names, types, alphabet, guards, periodic predicates."""
     return _Checker(program).run()
-
-
-def binding_types(program: A.Program) -> Dict[str, str]:
-    """The type of every `let` of a well-formed program."""
-    c = _Checker(program)
-    c.run()
-    return dict(c.env)
-
-
-def infer_type(expr: A.Expr, program: A.Program) -> Optional[str]:
-    c = _Checker(program)
-    c.run()
-    return c.infer(expr)

@@ -1,10 +1,10 @@
 """The smallest fragment of C-RASP[periodic, local] a program lies in (SPEC §1)."""
 from __future__ import annotations
 
-from math import lcm
 from typing import Iterable
 
 from verify.crasp import ast as A
+from verify.crasp.linear import flatten, period_of, radius_of
 
 PLAIN, PERIODIC, LOCAL, PERIODIC_LOCAL = "plain", "periodic", "local", "periodic+local"
 FRAGMENTS = (PLAIN, PERIODIC, LOCAL, PERIODIC_LOCAL)
@@ -30,17 +30,17 @@ def fragment(program: A.Program) -> str:
 
 def period(program: A.Program) -> int:
     """Δ: the lcm of all moduli of periodic predicates (1 when there are none)."""
-    return lcm(1, *(n.modulus for n in _nodes(program) if isinstance(n, A.Periodic)))
+    return period_of(flatten(program))
 
 
 def radius(program: A.Program) -> int:
     """τ: the largest guard distance (0 when there are no guarded counts)."""
-    return max((max(n.distances) for n in _nodes(program) if isinstance(n, A.GuardedCount)), default=0)
+    return radius_of(flatten(program))
 
 
 def counting_operations(program: A.Program) -> int:
-    """K: the number of distinct counting operations (unguarded and guarded)."""
-    return len({n for n in _nodes(program) if isinstance(n, (A.Count, A.GuardedCount))})
+    """K: the number of distinct counting operations (unguarded and guarded), as the backends see them."""
+    return len(flatten(program).counting_ops)
 
 
 def in_fragment(program: A.Program, target: str) -> bool:
