@@ -35,6 +35,17 @@ def test_batches_equal_one_at_a_time(program, n, batch, seed):
         assert (prefix_outputs(program, ids[b:b + 1])[0] == together[b]).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(programs(), st.integers(1, 8), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_int64_and_python_integer_paths_agree(program, n, batch, seed):
+    """The Python-integer path (taken where int64 could overflow) computes what int64 computes."""
+    ids = np.random.default_rng(seed).integers(0, len(ALPHABET), size=(batch, n))
+    fast, exact = evaluate(program, ids), evaluate(program, ids, python_ints=True)
+    assert not fast.exact_objects and exact.exact_objects
+    for a, b in zip(fast.values, exact.values):
+        assert a.tolist() == b.tolist()
+
+
 def test_flatten_shares_identical_subexpressions():
     p = parse_program('alphabet "a" "b"\nlet x = #["a"]\naccept = #["a"] > 0 and x > 0')
     line = flatten(p)

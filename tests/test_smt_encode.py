@@ -13,11 +13,14 @@ from verify.smt.encode import ProgramMachine, z3_value
 from verify.smt.encode import unroll
 
 ALPHABET = ("a", "b", "c")
+# literals past int64 too: the encoding's unbounded Int must equal the interpreter's exact integers
+literals = st.one_of(st.integers(-3, 3), st.sampled_from([2 ** 62, 2 ** 63, -(2 ** 64) - 1, 10 ** 30]))
 
 
 @st.composite
 def programs(draw):
-    """Random well-typed programs of up to ~14 operations using every kind of operation."""
+    """Random well-typed programs of up to ~14 operations using every kind of operation, with
+    literals past int64."""
     bools = [B.sym(a) for a in ALPHABET]
     counts = [B.count(B.sym("a"))]
     b = B.ProgramBuilder(ALPHABET)
@@ -36,7 +39,7 @@ def programs(draw):
             e, is_bool = B.periodic(m, draw(st.sets(st.integers(0, m - 1), min_size=1))), True
         elif choice == 4:
             op = draw(st.sampled_from(["<", "<=", "==", "!=", ">=", ">"]))
-            e, is_bool = B.compare(op, pc(), draw(st.one_of(st.integers(-2, 3), st.just(None))) or pc()), True
+            e, is_bool = B.compare(op, pc(), draw(st.one_of(literals, st.just(None))) or pc()), True
         elif choice == 5:
             e, is_bool = B.count(pb()), False
         elif choice == 6:
@@ -46,9 +49,9 @@ def programs(draw):
         elif choice == 8:
             e, is_bool = B.sub(pc(), pc()), False
         elif choice == 9:
-            e, is_bool = B.scale(draw(st.integers(-3, 3)), pc()), False
+            e, is_bool = B.scale(draw(literals), pc()), False
         elif choice == 10:
-            e, is_bool = B.ite(pb(), pc(), draw(st.integers(-2, 2))), False
+            e, is_bool = B.ite(pb(), pc(), draw(literals)), False
         elif choice == 11:
             e, is_bool = B.min_(pc(), pc()), False
         elif choice == 12:

@@ -8,6 +8,10 @@ half and sends, as an actual bit string:
 Bob evaluates his half in program order from that message and his own tokens alone (periodic
 predicates depend only on the position).  `bits_sent` is the length of the bit string, at most
 K·⌈log₂(split+1)⌉ + K·τ for K counting operations and radius τ.
+
+Arithmetic is the interpreter's exact integer arithmetic: the totals Alice sends are counts (at
+most `split`, so their bits are the real values), and Bob computes in int64 only where the static
+bound (verify.crasp.values) shows it exact at length split + len, else in Python integers.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 
 from verify.crasp import ast as A
-from verify.crasp.interpreter import evaluate, pointwise, straight_line, symbol_ids
+from verify.crasp.interpreter import count_dtype, evaluate, pointwise, straight_line, symbol_ids
 from verify.crasp.linear import StraightLine, radius_of
 
 TOTAL, TAIL = "total", "tail"
@@ -111,6 +115,7 @@ class Protocol:
         by_op = {f.op_index: f for f in self.fields}
         sid = symbol_ids(self.line.alphabet)
         positions = np.arange(self.split + 1, self.split + m + 1, dtype=np.int64)[None, :] + self.offset
+        dtype = count_dtype(self.line, self.split + m)  # the interpreter's choice on the whole input
         vals: List[np.ndarray] = []
         for op in self.line.ops:
             a = [vals[i] for i in op.args]
@@ -119,7 +124,7 @@ class Protocol:
                 f = by_op[op.index]
                 weights = np.int64(1) << np.arange(f.width - 1, -1, -1, dtype=np.int64)
                 total = bits[:, f.start:f.start + f.width] @ weights
-                v = total[:, None] + np.cumsum(a[0], axis=1, dtype=np.int64)
+                v = (total[:, None] + np.cumsum(a[0], axis=1, dtype=np.int64)).astype(dtype, copy=False)
             elif k == "guarded_count":
                 f = by_op[op.index]
                 reach = max(op.param)
@@ -129,8 +134,9 @@ class Protocol:
                 v = np.zeros((batch, m), dtype=np.int64)
                 for d in op.param:  # ext index reach + t is Bob's t-th position
                     v += ext[:, reach - d:reach - d + m]
+                v = v.astype(dtype, copy=False)
             else:
-                v = pointwise(op, a, bob_ids, sid, positions, m)
+                v = pointwise(op, a, bob_ids, sid, positions, m, dtype)
             vals.append(v)
         return [np.broadcast_to(v, (batch, m)) for v in vals]
 

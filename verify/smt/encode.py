@@ -11,6 +11,10 @@ programs and inputs); the same `step` over a symbolic state is the transition re
 k-induction and invariant inference use.
 
 Symbols are integer ids: the program's alphabet in order, then the end marker.
+
+Counts and constants are unbounded z3 Ints: the exact integers of SPEC §1, which the interpreter
+computes too (int64 only where verify.crasp.values shows int64 exact, Python integers otherwise),
+so a counterexample found here replays through the interpreter whatever the constants' size.
 """
 from __future__ import annotations
 
