@@ -6,7 +6,8 @@ Stable interface (torch_bridge audits trained checkpoints with it):
     translation_invariance(M) -> TranslationScore
     locality(M, radius=None) -> LocalityScore
     periodicity(P, max_period=64) -> PeriodicityScore
-    audit(P, heads=[(Wq, Wk), ...]) -> ConditionReport
+    audit(P, heads=[(Wq, Wk), ...]) -> ConditionReport      # PERIODIC of P (or its periodic part),
+                                                           # LOCAL of what heads add beyond that part
 
 P is a position table (rows = positions), Wq/Wk are the head's query and key maps in the x @ W
 convention (GPT-2's c_attn column blocks). Only the causal part (i >= j) of M is scored.
@@ -163,34 +164,109 @@ def periodicity(P: np.ndarray, max_period: int = 64, tol: float = 1e-9, start: i
 class HeadConditions:
     layer: int
     head: int
-    translation: TranslationScore
-    locality: LocalityScore
+    translation: TranslationScore      # of the whole product M
+    locality: LocalityScore            # of the whole product M
+    remainder_translation: Optional[TranslationScore] = None   # of M − (periodic part's product)
+    remainder_locality: Optional[LocalityScore] = None
+
+
+@dataclass(frozen=True)
+class PeriodicSplit:
+    """P = periodic part (coordinates repeating with Δ) + remainder (the other coordinates)."""
+    period: int
+    periodic_columns: Tuple[int, ...]
+    remainder_columns: Tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class ConditionReport:
+    """SPEC §2's conditions on a finite table and its heads: PERIODIC is asked of the table (as a whole,
+    or of its periodic part when it splits), LOCAL of what the heads' products add beyond the periodic
+    part's own product (the φ a Limit Transformer would carry). A table that is periodic as a whole has
+    a remainder of 0. Only the query/key products are read: other readers of the table are not checked."""
     periodicity: PeriodicityScore
     heads: List[HeadConditions] = field(default_factory=list)
+    split: Optional[PeriodicSplit] = None
 
     @property
     def periodic(self) -> bool:
+        """PERIODIC of the table as a whole."""
         return self.periodicity.periodic
 
     @property
+    def periodic_part(self) -> Optional[int]:
+        """Δ of the periodic part: the whole table's period, or the split's, or None."""
+        return self.periodicity.period if self.periodic else (self.split.period if self.split else None)
+
+    @property
     def local(self) -> bool:
+        """LOCAL of the remainder in every head (vacuous when the table is periodic as a whole)."""
+        if self.periodic:
+            return True
+        return all(h.remainder_translation is not None and h.remainder_translation.invariant
+                   and h.remainder_locality.local for h in self.heads)
+
+    @property
+    def local_as_a_whole(self) -> bool:
+        """Every head's whole product M is translation invariant with finite support (the old reading)."""
         return all(h.translation.invariant and h.locality.local for h in self.heads)
+
+
+def split_periodic(P: np.ndarray, max_period: int = 64, tol: float = 1e-9, start: int = 0) -> Optional[PeriodicSplit]:
+    """The Δ <= N/2 whose exactly periodic coordinates (max |P[i+Δ, c] − P[i, c]| <= tol·max |P|) are the
+    most, the smallest such Δ on ties; None when every coordinate or none is periodic. Constant coordinates
+    count, so constant coordinates plus a one-hot block split at Δ = 1."""
+    P = np.asarray(P, dtype=np.float64)[start:]
+    n, d = P.shape
+    if n < 2:
+        return None
+    scale = float(np.abs(P).max()) or 1.0
+    best = None
+    for delta in range(1, max(1, min(max_period, n // 2)) + 1):   # at least two whole periods in view
+        ok = np.abs(P[delta:] - P[:-delta]).max(axis=0) <= tol * scale
+        if best is None or ok.sum() > best[1].sum():
+            best = (delta, ok)
+    delta, ok = best
+    if ok.all() or not ok.any():
+        return None
+    return PeriodicSplit(delta, tuple(int(c) for c in np.flatnonzero(ok)), tuple(int(c) for c in np.flatnonzero(~ok)))
 
 
 def audit(P: np.ndarray, heads: Sequence[Tuple[int, int, np.ndarray, np.ndarray]], radius: Optional[int] = None,
           max_period: int = 64, tol: float = 1e-9, start: int = 0) -> ConditionReport:
-    """Score every head (layer, head, Wq, Wk) of a position table P."""
+    """Score every head (layer, head, Wq, Wk) of a position table P: the whole product, and (when the
+    table is not periodic but splits) the remainder M − (P_per Wq)(P_per Wk)ᵀ."""
+    per = periodicity(P, max_period, tol, start)
+    split = None if per.periodic else split_periodic(P, max_period, tol, start)
+    P_per = None
+    if split is not None:
+        P_per = np.array(P, dtype=np.float64)
+        P_per[:, list(split.remainder_columns)] = 0.0
     out = []
     for layer, head, Wq, Wk in heads:
         M = position_products(P, Wq, Wk)[start:, start:]
-        out.append(HeadConditions(layer, head, translation_invariance(M, tol), locality(M, radius, tol)))
-    return ConditionReport(periodicity(P, max_period, tol, start), out)
+        rest_t = rest_l = None
+        if P_per is not None:
+            R = M - position_products(P_per, Wq, Wk)[start:, start:]
+            rest_t, rest_l = translation_invariance(R, tol), locality(R, radius, tol)
+        out.append(HeadConditions(layer, head, translation_invariance(M, tol), locality(M, radius, tol),
+                                  rest_t, rest_l))
+    return ConditionReport(per, out, split)
 
 
 def model_heads(finite) -> List[Tuple[int, int, np.ndarray, np.ndarray]]:
     """(layer, head, Wq, Wk) of a verify.limit model, in the x @ W convention."""
     return [(li, hi, h.query.T, h.key.T) for li, layer in enumerate(finite.layers) for hi, h in enumerate(layer.heads)]
+
+
+def model_readers(finite) -> List[Tuple[str, np.ndarray]]:
+    """Every other map that reads the residual stream of a verify.limit model — value maps, sign-test
+    reads, MLP inputs — as (name, W) in the x @ W convention (what a periodic-part split must check)."""
+    out = []
+    for li, layer in enumerate(finite.layers):
+        out += [(f"layer {li} head {hi} value", h.value.T) for hi, h in enumerate(layer.heads)]
+        if layer.norm is not None:
+            out.append((f"layer {li} sign-test read", layer.norm.read.T))
+        if layer.mlp is not None:
+            out.append((f"layer {li} MLP input", layer.mlp.w_in.T))
+    return out
