@@ -1,33 +1,136 @@
 """The `verify` command. Each subcommand lives in verify/commands/<name>.py and defines
-`register(app)`; this file only discovers them and turns user errors into messages."""
+`register(app)`; this file only discovers them and turns failures into exit codes:
+
+    0 holds / success, 1 refuted, 2 user error (one message, no traceback), 3 unknown,
+    70 internal error: a bug in the toolkit (one line; the traceback with `verify --debug ...`
+    or LENGTHGEN_VERIFY_DEBUG=1).
+A crash must never read as "refuted" to a script, hence its own code (sysexits' EX_SOFTWARE).
+"""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
+import traceback
 
 import typer
 
-from verify.problems import UserError
+EXIT_OK, EXIT_REFUTED, EXIT_USER_ERROR, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
+DEBUG_ENV = "LENGTHGEN_VERIFY_DEBUG"
+
+EXIT_CODES_HELP = ("Exit codes (every command): 0 holds / success, 1 refuted, 2 user error, 3 unknown, "
+                   f"70 internal error (a bug in the toolkit; rerun with --debug or {DEBUG_ENV}=1 for the traceback).")
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Executable checks of the length-generalization theory of Huang et al. (ICLR 2025).",
+    rich_markup_mode=None,
+    help="Executable checks of the length-generalization theory of Huang et al. (ICLR 2025).\n\n" + EXIT_CODES_HELP,
 )
+
+_debug = False
+
+
+@app.callback()
+def _global_options(
+    debug: bool = typer.Option(False, "--debug", help=f"show the traceback of an internal error "
+                               f"(same as {DEBUG_ENV}=1); give it before the command: verify --debug run ..."),
+) -> None:
+    global _debug
+    _debug = _debug or debug
+
+
+_PLAIN_KINDS = {str: None, int: "integer", float: "number"}
+
+
+def _plain_option_values() -> None:
+    """typer 0.2x converts every option value through a pydantic TypeAdapter, which costs each
+    command ~70 ms of imports for values that are plain str / int / float. Those get a direct
+    conversion with click's message for a bad value ("'1e5' is not a valid integer."); every
+    other annotation (paths, choices, ranges, lists, custom parsers) keeps typer's own. A typer
+    without this layer is left alone (startup is then only slower or faster, never different)."""
+    try:
+        from dataclasses import dataclass
+
+        from typer import _coercion, core
+        from typer._click.exceptions import BadParameter
+        base = core.build_runtime_param
+    except (ImportError, AttributeError):
+        return
+    if getattr(base, "_verify_plain", False):
+        return
+
+    @dataclass(frozen=True)
+    class PlainValue(_coercion.RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            kind = self.annotation
+            if isinstance(value, kind) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and kind is not str:
+                try:
+                    return kind(value)
+                except ValueError:
+                    pass
+            raise BadParameter(f"{value!r} is not a valid {_PLAIN_KINDS[kind] or 'string'}.", ctx=ctx, param=param)
+
+    def build(descriptor):
+        info = descriptor.parameter_info
+        if (descriptor.annotation in _PLAIN_KINDS and descriptor.file_annotation is None
+                and getattr(info, "parser", None) is None and getattr(info, "click_type", None) is None
+                and getattr(info, "min", None) is None and getattr(info, "max", None) is None):
+            return PlainValue(parameter_info=info, annotation=descriptor.annotation)
+        return base(descriptor)
+    build._verify_plain = True
+    core.build_runtime_param = build
 
 
 def _register_commands() -> None:
+    """Once per process: main() may be called many times (tests), and typer would build a
+    duplicate of every command for each registration."""
+    if app.registered_commands:
+        return
+    _plain_option_values()
     from verify import commands
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"verify.commands.{info.name}").register(app)
 
 
+def debug_requested(argv=None) -> bool:
+    """--debug before the command, or LENGTHGEN_VERIFY_DEBUG set to anything but '', 0, false, no."""
+    if os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off"):
+        return True
+    args = list(sys.argv[1:] if argv is None else argv)
+    for a in args:  # global options come before the command name; the callback may not have run yet
+        if a == "--debug":
+            return True
+        if not a.startswith("-"):
+            break
+    return _debug
+
+
+def internal_error(ex: BaseException, argv=None) -> int:
+    """One line on stderr naming the bug (the traceback only in debug mode); exit 70."""
+    if debug_requested(argv):
+        traceback.print_exception(type(ex), ex, ex.__traceback__, file=sys.stderr)
+    message = " ".join(str(ex).split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    hint = "" if debug_requested(argv) else (f" — rerun with `verify --debug ...` or {DEBUG_ENV}=1 "
+                                             "to see the traceback")
+    print(f"internal error (a bug in lengthgen-verify, not in your input): {type(ex).__name__}"
+          f"{': ' + message if message else ''}{hint}; please report it", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
 def main(argv=None) -> int:
-    _register_commands()
+    global _debug
+    _debug = False
+    from verify.problems import UserError
     try:
+        _register_commands()
         # in non-standalone mode click returns the code of typer.Exit instead of raising it
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int):
@@ -38,19 +141,21 @@ def main(argv=None) -> int:
     except typer.Exit as ex:  # raised by commands for their exit status
         return ex.exit_code
     except SystemExit as ex:
-        return int(ex.code or 0)
+        if ex.code is None or isinstance(ex.code, int):
+            return int(ex.code or 0)
+        return internal_error(RuntimeError(f"exited with the message {ex.code!r}"), argv)  # no code: not a verdict
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except typer.Abort:
         return 1
     except Exception as ex:
-        # usage errors (unknown option, missing argument) arrive here in non-standalone mode;
-        # they know how to show themselves. Anything else is a bug and keeps its traceback.
+        # usage errors (unknown option, missing argument, a bad integer) arrive here in non-standalone
+        # mode; they know how to show themselves and carry click's exit code 2
         if hasattr(ex, "show") and isinstance(getattr(ex, "exit_code", None), int):
             ex.show()
             return ex.exit_code
-        raise
+        return internal_error(ex, argv)
     return 0
 
 

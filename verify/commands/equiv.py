@@ -24,11 +24,11 @@ def register(app: typer.Typer) -> None:
     ):
         """Exit 0: equivalent (or empty) for all lengths; 1: a distinguishing (or accepted) word; 3: unknown."""
         from verify.problems import UserError
-        from verify.smt.cli_support import check_mode, check_positive, exit_code, render, status_line
+        from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
         from verify.smt.equiv import empty as is_empty, equivalent
         from verify.smt.induction import InductionSettings
         check_mode(mode)
-        check_positive("--timeout", timeout, 0.001)
+        check_options(timeout=timeout, offset=offset)
         if empty == (second is not None):
             raise UserError("give two programs, or one program and --empty")
         settings = InductionSettings(timeout_s=timeout, bound_s=min(timeout / 4, 10.0))

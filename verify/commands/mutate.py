@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
     ):
         """Exit 0: every mutant refuted or proved equivalent; 3: some undecided."""
         from rich.progress import Progress
-        from verify.smt.cli_support import EXIT_UNKNOWN, check_mode, check_positive
+        from verify.smt.cli_support import EXIT_UNKNOWN, check_mode, check_options
         from verify.smt.induction import InductionSettings
         from verify.smt.mutate import judge, mutants
         check_mode(mode)
-        check_positive("--timeout", timeout, 0.001)
+        check_options(timeout=timeout)
         _, prog = load_target(program)
         todo = mutants(prog)
         settings = InductionSettings(timeout_s=timeout, minimize_s=0, bound_s=min(timeout / 4, 5.0))

@@ -25,11 +25,9 @@ def register(app: typer.Typer) -> None:
     ):
         """Exit 0: proved for all lengths; 1: refuted; 3: unknown (the bounded length reached is stated)."""
         from verify.commands.refute import build_miter
-        from verify.smt.cli_support import check_mode, check_positive, exit_code, render, status_line
+        from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
         from verify.smt.induction import InductionSettings, prove
-        check_positive("--max-k", max_k)
-        check_positive("--bound", bound)
-        check_positive("--timeout", timeout, 0.001)
+        check_options(timeout=timeout, offset=offset, max_k=max_k, bound=bound, seed=seed)
         miter = build_miter(program, spec, check_mode(mode), offset)
         settings = InductionSettings(max_k=max_k, bound=bound, timeout_s=timeout, seed=seed,
                                      bound_s=min(timeout / 4, 10.0))

@@ -29,10 +29,9 @@ def register(app: typer.Typer) -> None:
     ):
         """Search lengths 1, 2, ... for a word where the program's accept and the spec disagree.
         Exit 0: none up to L; 1: refuted (counterexample printed); 3: unknown (timeout)."""
-        from verify.smt.cli_support import check_mode, check_positive, exit_code, render, status_line
+        from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
         from verify.smt.refute import refute
-        check_positive("--max-len", max_len)
-        check_positive("--timeout", timeout, 0.001)
+        check_options(timeout=timeout, offset=offset, max_len=max_len)
         miter = build_miter(program, spec, check_mode(mode), offset)
         with status_line("bounded model checking", json_out) as say:
             inv = ()

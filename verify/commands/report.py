@@ -23,7 +23,20 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from verify.catalogue import all_cases
+        from verify.limits import (MAX_BUDGET, refuse_if_too_big, require_range, require_seed,
+                                   worst_exhaustive_bytes)
         from verify.report import ReportSettings, build_rows, render
+        # checked before the catalogue is run: a typo must not cost the whole report's time
+        require_range("--budget", budget, 0, MAX_BUDGET, "exhaustive inputs are enumerated in memory")
+        refuse_if_too_big("--budget", worst_exhaustive_bytes(budget), f"lower --budget (now {budget:,} inputs)",
+                          what="enumerating every input within the budget")
+        require_range("--samples", samples, 0)
+        if sample_max_len is not None:
+            require_range("--sample-max-len", sample_max_len, 1)
+        require_seed("--seed", seed)
+        if trained:
+            from torch_bridge.results import read_trained_results
+            read_trained_results(trained)
         settings = ReportSettings(budget=budget, samples=samples, sample_max_len=sample_max_len, seed=seed,
                                   extra_columns=not no_extra)
         out = console()

@@ -5,7 +5,6 @@ from typing import Optional
 
 import typer
 
-from rich.markup import escape
 
 from verify.commands._common import console, emit_json, fail
 
@@ -18,11 +17,16 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v", help="show every item's verdict"),
     ) -> None:
         """Run the theorem checks: each answers holds / refuted (with a counterexample) / unknown (with why)."""
+        from rich.markup import escape
         from rich.progress import Progress
 
         from theorems import discover
         checks = [(m, c) for m, c in discover() if not only or only.lower() in m.lower()
                   or only.lower() in (c.__doc__ or "").lower()]
+        if not checks:
+            from verify.problems import UserError
+            names = sorted({m for m, _ in discover()})
+            raise UserError(f"--only {only!r} matches no theorem check; the modules are: {', '.join(names)}")
         out = console()
         reports = []
         with Progress(console=out, transient=True, disable=json) as bar:

@@ -2,7 +2,7 @@
 
 Exit codes: 0 the claim holds (up to the stated bound for `refute`, for every length for
 `prove`), 1 refuted (a replayed counterexample is printed), 3 unknown (solver timeout, no proof
-found), 2 bad input (a UserError).
+found), 2 bad input (a UserError), 70 an internal error (verify/cli.py).
 """
 from __future__ import annotations
 
@@ -31,6 +31,29 @@ def check_positive(name: str, value, minimum=1):
     if value < minimum:
         raise UserError(f"{name} must be at least {minimum} (got {value})")
     return value
+
+
+def check_options(timeout: Optional[float] = None, offset: Optional[int] = None, **lengths) -> None:
+    """The numeric flags these commands share, checked before any solving: a finite time limit
+    (inf/nan/negative are user errors), an offset within int64 reach, and lengths / depths within
+    what the solver can unroll (`max_len=`, `bound=`, `max_k=`, `seed=`)."""
+    from verify.limits import (MAX_INDUCTION_K, MAX_OFFSET, MAX_SMT_LENGTH, require_finite_timeout,
+                               require_range, require_seed)
+    if timeout is not None:
+        require_finite_timeout("--timeout", timeout)
+    if offset is not None:
+        require_range("--offset", offset, -MAX_OFFSET, MAX_OFFSET)
+    why = "Z3 keeps one copy of the program per position"
+    for name, value in lengths.items():
+        flag = "--" + name.replace("_", "-")
+        if name in ("max_len", "bound"):
+            require_range(flag, value, 1, MAX_SMT_LENGTH, why)
+        elif name == "max_k":
+            require_range(flag, value, 1, MAX_INDUCTION_K, why)
+        elif name == "seed":
+            require_seed(flag, value)
+        else:  # pragma: no cover - a programming mistake
+            raise TypeError(f"unknown option {name}")
 
 
 @contextmanager

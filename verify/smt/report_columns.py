@@ -5,6 +5,14 @@ straight-line form and of the specification (a changed program or spec never reu
 result). `verify prove`, the theorems check and `record_case` fill the cache; on a miss `columns`
 runs a bounded check only (about half a second) and says so.
 Cache file: $LENGTHGEN_VERIFY_CACHE or $XDG_CACHE_HOME/lengthgen-verify/smt.json (~/.cache/...).
+
+Safe under concurrent writers: a write is a read-modify-write under an exclusive lock
+(fcntl.flock on `smt.json.lock`), through a unique temporary file renamed over the cache, so a
+reader sees the old file or the new one, never half of one, and no writer's entry is lost. A
+cache that is not a JSON object (corrupt, `[]`, `null`) is ignored with a warning and replaced by
+the next write; malformed entries are skipped. A result never downgrades: a proof (holds for
+every length, or a replayed refutation) is never replaced by an unknown or a bounded check, and a
+bounded check only by one that reached at least as far.
 """
 from __future__ import annotations
 
@@ -12,9 +20,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
+from verify.outputs import normal_permissions
 from verify.verdict import HOLDS, REFUTED, Verdict
 
 COLUMN = "z3"
@@ -49,25 +62,94 @@ def fingerprint(program, spec, mode: str = "last") -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+_warned = set()
+
+
+def _warn(path: Path, what: str) -> None:
+    if str(path) not in _warned:
+        _warned.add(str(path))
+        print(f"warning: the proof cache {path} {what}; ignoring it (the next proof replaces it)", file=sys.stderr)
+
+
+def _valid_entry(entry) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("cell"), str) and isinstance(entry.get("status"), str)
+
+
 def _load() -> Dict[str, dict]:
-    try:
-        return json.loads(cache_path().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def remember(key: str, verdict: Verdict) -> None:
-    """Store a verdict's summary; a failure to write the cache is never an error."""
-    data = _load()
-    data[key] = {"cell": cell(verdict), "status": verdict.status}
+    """The cache's entries; {} when it is missing, and (with a warning) when it is not a JSON object."""
     path = cache_path()
     try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:  # unreadable or not JSON
+        _warn(path, f"cannot be read ({type(err).__name__})")
+        return {}
+    if not isinstance(data, dict):
+        kind = {list: "array", str: "string", type(None): "null", bool: "boolean"}.get(type(data), "number")
+        _warn(path, f"holds a JSON {kind}, not an object")
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and _valid_entry(v)}
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock for a read-modify-write of the cache (a no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_CHECKED = re.compile(r"checked up to (\d+)")
+
+
+def strength(entry: dict) -> Tuple[int, int]:
+    """How much an entry settles: (2, 0) a proof or a replayed refutation, (1, L) a bounded check
+    up to L, (0, 0) unknown. Entries only ever move up this order."""
+    status, text = entry.get("status"), entry.get("cell", "")
+    if status == REFUTED or text.startswith("proved for all lengths"):
+        return (2, 0)
+    m = _CHECKED.match(text)
+    return (1, int(m.group(1))) if m else (0, 0)
+
+
+def remember(key: str, verdict: Verdict) -> bool:
+    """Store a verdict's summary unless the cache already holds a stronger one (never downgrade);
+    True when stored. A failure to write the cache is never an error."""
+    entry = {"cell": cell(verdict), "status": verdict.status}
+    path = cache_path()
+    tmp: Optional[str] = None
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        with _locked(path):
+            data = _load()
+            old = data.get(key)
+            if old is not None and strength(old) > strength(entry):
+                return False
+            data[key] = entry
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(data, indent=1, sort_keys=True))
+            normal_permissions(Path(tmp))
+            os.replace(tmp, path)
+            tmp = None
+        return True
     except OSError:
-        pass
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def cell(v: Verdict) -> str:
@@ -95,7 +177,7 @@ def columns(case) -> Dict[str, object]:
     try:
         key = fingerprint(program, case.spec)
         hit = _load().get(key)
-        if hit:
+        if hit:  # entries are validated by _load
             return {COLUMN: hit["cell"]}
         from verify.smt.miter import Miter
         from verify.smt.refute import refute

@@ -1,0 +1,181 @@
+"""The proof cache of the report's Z3 column (verify/smt/report_columns.py): safe under concurrent
+writers, tolerant of corrupt contents, and never downgrading a proof (issue 9)."""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+
+import pytest
+
+from verify.smt import report_columns as rc
+from verify.verdict import HOLDS, REFUTED, UNKNOWN, Counterexample, Verdict
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    path = tmp_path / "cache" / "smt.json"
+    monkeypatch.setenv("LENGTHGEN_VERIFY_CACHE", str(path))
+    rc._warned.clear()
+    return path
+
+
+def proof(k=1):
+    return Verdict(HOLDS, "p agrees with s", "k-induction", "every length", evidence={"k": k})
+
+
+def bounded(n):
+    return Verdict(HOLDS, "p agrees with s", "bounded model checking", f"lengths 1..{n}", evidence={"max_len": n})
+
+
+def unknown(n=0):
+    return Verdict(UNKNOWN, "p agrees with s", "k-induction", "nothing", reason="timeout",
+                   evidence={"checked_up_to": n} if n else {})
+
+
+def refuted():
+    return Verdict(REFUTED, "p agrees with s", "bmc", "lengths 1..3",
+                   counterexample=Counterexample(("1", "0"), None, True, False))
+
+
+def test_a_proof_is_never_replaced_by_unknown_or_a_bounded_check(cache):
+    assert rc.remember("k", proof())
+    assert not rc.remember("k", unknown())
+    assert not rc.remember("k", unknown(12))
+    assert not rc.remember("k", bounded(40))
+    assert rc._load()["k"]["cell"].startswith("proved for all lengths")
+
+
+def test_a_refutation_is_never_replaced_by_unknown(cache):
+    rc.remember("k", refuted())
+    rc.remember("k", unknown(12))
+    assert rc._load()["k"]["status"] == REFUTED
+
+
+def test_bounded_checks_only_move_up(cache):
+    rc.remember("k", bounded(12))
+    assert not rc.remember("k", bounded(8))
+    assert not rc.remember("k", unknown())
+    assert rc._load()["k"]["cell"] == "checked up to 12"
+    assert rc.remember("k", bounded(20)) and rc._load()["k"]["cell"] == "checked up to 20"
+    assert rc.remember("k", proof()) and rc._load()["k"]["cell"].startswith("proved")
+
+
+def test_an_unknown_fills_an_empty_slot(cache):
+    assert rc.remember("k", unknown()) and rc._load()["k"]["cell"] == "unknown"
+
+
+def test_a_timed_out_prove_keeps_the_cached_proof(cache):
+    """The case reported in the issue: `prove` with a short timeout after a proof."""
+    from verify.catalogue import get_case
+    case = get_case("tomita4")
+    rc.record_case(case, proof(2))
+    rc.record_case(case, unknown(16))
+    assert rc.columns(case)[rc.COLUMN] == "proved for all lengths (2-induction)"
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"x"', "3", "true", "{broken", "", '{"k": 5, "j": [1]}',
+                                     '{"k": {"cell": 3}}'])
+def test_a_corrupt_cache_is_ignored_with_a_warning_and_replaced(cache, content, capsys):
+    cache.parent.mkdir(parents=True)
+    cache.write_text(content)
+    assert rc._load() == {}
+    assert rc.remember("new", proof())
+    data = json.loads(cache.read_text())
+    assert isinstance(data, dict) and data["new"]["status"] == HOLDS
+    err = capsys.readouterr().err
+    if content.startswith("{") and content != "{broken":
+        assert err == ""  # a JSON object with bad entries: the entries are skipped quietly
+    else:
+        assert "warning" in err and str(cache) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"x"'])
+def test_prove_survives_a_corrupt_cache(cache, content, capsys):
+    from verify.cli import main
+    cache.parent.mkdir(parents=True)
+    cache.write_text(content)
+    assert main(["prove", "tomita4", "--timeout", "20", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["status"] == HOLDS and "Traceback" not in err
+    assert isinstance(json.loads(cache.read_text()), dict)
+
+
+def test_the_report_column_survives_a_corrupt_cache(cache):
+    from verify.catalogue import get_case
+    cache.parent.mkdir(parents=True)
+    cache.write_text('{"whatever": null}')
+    cell = rc.columns(get_case("tomita4"))[rc.COLUMN]
+    assert not cell.startswith("error")
+
+
+def test_an_unwritable_cache_is_not_an_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("LENGTHGEN_VERIFY_CACHE", str(blocker / "smt.json"))  # its folder is a file
+    assert rc.remember("k", proof()) is False
+
+
+def test_no_temporary_files_are_left(cache):
+    for i in range(5):
+        rc.remember(f"k{i}", proof())
+    names = sorted(p.name for p in cache.parent.iterdir())
+    assert names == ["smt.json", "smt.json.lock"]
+    assert oct(cache.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+# --- concurrency: separate processes, as separate `verify` runs would be
+
+def _writer(path, worker, count, barrier):
+    os.environ["LENGTHGEN_VERIFY_CACHE"] = path
+    barrier.wait()
+    for i in range(count):
+        rc.remember(f"w{worker}-{i}", proof() if i % 2 else bounded(i + 1))
+
+
+def _reader(path, stop, counts, barrier):
+    barrier.wait()
+    reads = invalid = 0
+    while not stop.is_set():
+        try:
+            text = open(path).read()
+        except FileNotFoundError:
+            continue
+        reads += 1
+        try:
+            if not isinstance(json.loads(text), dict):
+                invalid += 1
+        except ValueError:
+            invalid += 1
+    counts["reads"], counts["invalid"] = reads, invalid
+
+
+def test_concurrent_writers_lose_nothing_and_readers_never_see_half_a_file(cache):
+    writers, per_writer = 8, 50
+    cache.parent.mkdir(parents=True)
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(writers + 1)
+    stop = ctx.Event()
+    with ctx.Manager() as manager:
+        counts = manager.dict()
+        reader = ctx.Process(target=_reader, args=(str(cache), stop, counts, barrier))
+        procs = [ctx.Process(target=_writer, args=(str(cache), w, per_writer, barrier)) for w in range(writers)]
+        reader.start()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+        stop.set()
+        reader.join(30)
+        assert all(p.exitcode == 0 for p in procs)
+        data = json.loads(cache.read_text())
+        missing = [f"w{w}-{i}" for w in range(writers) for i in range(per_writer) if f"w{w}-{i}" not in data]
+        assert missing == [], f"{len(missing)} of {writers * per_writer} entries lost"
+        assert counts["reads"] > 0 and counts["invalid"] == 0, dict(counts)
+    assert [p.name for p in cache.parent.iterdir() if p.name.endswith(".tmp")] == []
