@@ -229,3 +229,27 @@ def untied_counts(rng: np.random.Generator, batch: int, n: int) -> np.ndarray:
 def as_tokens(ids: np.ndarray, names: Sequence[str]) -> list:
     names = np.asarray(names, dtype=object)
     return [tuple(row) for row in names[ids]]
+
+
+def ordered_distinct(vocab: Sequence[str]) -> Callable[[np.random.Generator, int, int], list]:
+    """Adversarial family for tasks over distinct tokens: already sorted, reversed, sorted but for
+    one adjacent swap, or the vocabulary's extremes first — the orders uniform draws rarely give."""
+    size = len(vocab)
+
+    def draw(rng: np.random.Generator, batch: int, n: int) -> list:
+        if not 1 <= n <= size:
+            raise ValueError(f"distinct tokens from {size}: inputs of length 1..{size}")
+        ids = np.sort(np.argsort(rng.random((batch, size)), axis=1)[:, :n], axis=1)
+        kind = rng.integers(0, 4, size=batch)
+        ids[kind == 1] = ids[kind == 1][:, ::-1]
+        swap = np.flatnonzero(kind == 2)
+        if n >= 2 and len(swap):
+            at = rng.integers(0, n - 1, size=len(swap))
+            ids[swap, at], ids[swap, at + 1] = ids[swap, at + 1], ids[swap, at].copy()
+        ext = np.flatnonzero(kind == 3)
+        if len(ext):
+            edge = np.concatenate([np.arange((n + 1) // 2), np.arange(size - n // 2, size)])  # distinct: n <= size
+            ids[ext] = rng.permuted(np.broadcast_to(edge, (len(ext), n)), axis=1)
+        return as_tokens(ids, vocab)
+
+    return draw

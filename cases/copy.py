@@ -9,7 +9,7 @@ import numpy as np
 from verify.case import SEQUENCE, Case
 from verify.crasp.builder import ProgramBuilder, and_, count, gt, or_, prev, sym
 
-from cases._common import BOS, EOS, SEP, as_tokens, sequence_alphabet
+from cases._common import BOS, EOS, SEP, as_tokens, ordered_distinct, sequence_alphabet
 
 PAPER_VOCAB = 150
 UNIQUE_COPY_VOCAB = 12       # default for the catalogue: the program has ~V² counting operations
@@ -56,6 +56,7 @@ def make_unique_copy(vocab_size: int = UNIQUE_COPY_VOCAB, name: str = "unique_co
         name=name, family="algorithmic", format=SEQUENCE, alphabet=sequence_alphabet(vocab, vocab),
         input_alphabet=vocab, description="unique copy: copy a string of distinct tokens",
         answer=copy_answer, valid_input=valid, sampler=sampler, program=unique_copy_program(vocab),
+        families=(("ordered", ordered_distinct(vocab)),),
         expected_nope=False,
         nope_reason=("Cited: the paper's NoPE label (program_found = no); finding the successor of a "
                      "token needs the local bigram test, which plain C-RASP lacks. Not machine-checked."),

@@ -35,6 +35,25 @@ def bin_majority_sampler(rng: np.random.Generator, batch: int, n: int):
     return as_tokens(shuffled_counts(rng, batch, n, untied_counts(rng, batch, n)), ("0", "1"))
 
 
+def closest_margin(rng: np.random.Generator, batch: int, n: int) -> np.ndarray:
+    """Number of ones with #1 − #0 = ±1 (odd n) or ±2 (even n): the closest untied counts."""
+    margin = 1 if n % 2 else 2
+    return (n + margin * rng.choice([-1, 1], size=batch)) // 2
+
+
+def bin_majority_boundary(rng: np.random.Generator, batch: int, n: int):
+    """Adversarial family: the closest untied counts, shuffled or as two runs (0…0 1…1 / 1…1 0…0)."""
+    if n < 1:
+        raise ValueError("binary majority needs at least one input bit")
+    ones = closest_margin(rng, batch, n)
+    ids = shuffled_counts(rng, batch, n, ones)
+    runs = rng.random(batch) < 0.3
+    pos = np.arange(n)[None, :]
+    first_ones = rng.random(batch) < 0.5
+    blocks = np.where(first_ones[:, None], pos < ones[:, None], pos >= (n - ones)[:, None]).astype(np.int64)
+    return as_tokens(np.where(runs[:, None], blocks, ids), ("0", "1"))
+
+
 def bin_majority_program():
     b = ProgramBuilder(sequence_alphabet(("0", "1"), ("0", "1")), "bin_majority")
     ones = b.let("ones", count(sym("1")))
@@ -75,6 +94,37 @@ def majority_sampler(rng: np.random.Generator, batch: int, n: int):
         for loser in tied[1:]:
             ids[b, np.flatnonzero(ids[b] == loser)[0]] = tied[0]
     return as_tokens(ids, LETTERS)
+
+
+def majority_boundary(rng: np.random.Generator, batch: int, n: int):
+    """Adversarial family: the winner leads the runner-up by exactly one; the other letters are spread
+    round-robin so none reaches the runner-up (for n too short for that, only the two letters)."""
+    if n < 1:
+        raise ValueError("majority needs at least one input letter")
+    k = len(LETTERS)
+    lo = max(1, -(-(n + 1 + 2 * (k - 2)) // k))            # rest = n − (2c − 1) ≤ (k − 2)(c − 2)
+    hi = (n + 1) // 2
+    top = rng.integers(min(lo, hi), hi + 1, size=batch)
+    out = []
+    for b in range(batch):
+        c = int(top[b])
+        w, r, *others = rng.permutation(k)
+        rest = n - (2 * c - 1)
+        fill = [others[j % len(others)] for j in range(rest)] if c > 2 or rest <= 0 else [w] * rest
+        row = np.array([w] * c + [r] * (c - 1) + fill, dtype=np.int64)[:n]
+        out.append(rng.permutation(row))
+    return [t for t in as_tokens(np.array(out), LETTERS) if majority_valid(t)]
+
+
+def interleave_boundary(rng: np.random.Generator, batch: int, n: int):
+    """Adversarial family: every strand at its closest untied counts."""
+    if n < STRANDS or n % STRANDS:
+        raise ValueError(f"binary majority interleave needs a length that is a positive multiple of {STRANDS}")
+    m = n // STRANDS
+    ids = np.empty((batch, n), dtype=np.int64)
+    for k in range(STRANDS):
+        ids[:, k::STRANDS] = shuffled_counts(rng, batch, m, closest_margin(rng, batch, m))
+    return as_tokens(ids, ("0", "1"))
 
 
 def majority_program():
@@ -136,6 +186,7 @@ CASES = [
          alphabet=sequence_alphabet(("0", "1"), ("0", "1")), input_alphabet=("0", "1"),
          description="binary majority: the more frequent bit (ties excluded)",
          answer=bin_majority_answer, valid_input=bin_majority_valid, sampler=bin_majority_sampler,
+         families=(("boundary counts", bin_majority_boundary),),
          program=bin_majority_program,
          notes=("Plain C-RASP. Sampler as in the paper: the number of zeros uniform over 0..n except "
                 "a tie, then shuffled.")),
@@ -143,6 +194,7 @@ CASES = [
          alphabet=sequence_alphabet(LETTERS, LETTERS), input_alphabet=LETTERS,
          description="majority: the unique most frequent of 26 letters",
          answer=majority_answer, valid_input=majority_valid, sampler=majority_sampler,
+         families=(("boundary counts", majority_boundary),),
          program=majority_program,
          notes=("Plain C-RASP with 26·25 comparisons: next x at the separator iff #x > #y for every "
                 "other letter y. Inputs whose most frequent letter is not unique are outside the task.")),
@@ -150,6 +202,7 @@ CASES = [
          alphabet=sequence_alphabet(("0", "1"), ("0", "1")), input_alphabet=("0", "1"),
          description="binary majority interleave: majority of each of 3 interleaved strands, 3 answer bits",
          answer=interleave_answer, valid_input=interleave_valid, sampler=interleave_sampler,
+         families=(("boundary counts", interleave_boundary),),
          program=interleave_program, expected_nope=False, nope_reason=INTERLEAVE_NOPE,
          length_multiple=STRANDS, min_len=STRANDS, max_input_len=48,
          notes=("As in the paper's code: strand k holds input symbols k, k+3, k+6, ... (0-based), every "

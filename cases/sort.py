@@ -8,7 +8,7 @@ import numpy as np
 from verify.case import SEQUENCE, Case
 from verify.crasp.builder import (ProgramBuilder, add, and_, count, eq, gt, indicator, ite, sym)
 
-from cases._common import EOS, SEP, as_tokens, sequence_alphabet
+from cases._common import EOS, SEP, as_tokens, ordered_distinct, sequence_alphabet
 from cases.copy import PAPER_VOCAB, vocabulary
 
 SORT_VOCAB = 100             # default: room for the checker to sample up to twice the training length 50
@@ -54,6 +54,7 @@ def make_sort(vocab_size: int = SORT_VOCAB, name: str = "sort") -> Case:
         name=name, family="algorithmic", format=SEQUENCE, alphabet=sequence_alphabet(vocab, vocab),
         input_alphabet=vocab, description="sort: distinct tokens in ascending order",
         answer=answer, valid_input=valid, sampler=sampler, program=sort_program(vocab),
+        families=(("ordered", ordered_distinct(vocab)),),
         max_input_len=min(50, vocab_size // 2),
         notes=(f"Tokens '0'..'{vocab_size - 1}' ordered as integers. The paper draws distinct tokens from "
                f"{PAPER_VOCAB}; the program family is uniform in V (V + 3 counting operations, a running "

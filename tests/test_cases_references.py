@@ -176,3 +176,57 @@ def test_vocabulary_parameters_build_uniform_programs():
     big_sort = make_sort(150)
     assert len(big_sort.alphabet) == 150 + 3 and fragment(big_sort.build_program()) == PLAIN
     assert big_sort.answer(("149", "3", "20")) == ("3", "20", "149")
+
+
+@pytest.mark.parametrize("case", [c for c in all_cases() if c.program is not None], ids=lambda c: c.name)
+def test_adversarial_families_stay_in_the_domain(case):
+    """Every family `verify check` samples from (generic and the case's own) gives inputs of the asked
+    length inside the task's domain, and at least one family beside the sampler is adversarial."""
+    from verify.checking import families
+    rng = np.random.default_rng(1)
+    fams = families(case)
+    assert len(fams) >= 2 and fams[0].name in ("case sampler", "uniform")
+    lengths = [n for n in (case.length_multiple * 3, 12, 30, 60) if n % case.length_multiple == 0 and n >= case.min_len]
+    for fam in fams:
+        for n in lengths:
+            try:
+                drawn = fam.draw(rng, 16, n)
+            except ValueError:  # a length the task has no input of (e.g. distinct tokens)
+                assert case.extra.get("longest_input") is not None and n > int(case.extra["longest_input"])
+                continue
+            if case.format == LANGUAGE:
+                ids = np.asarray(drawn)
+                assert ids.ndim == 2 and len(ids) <= 16 and (ids.size == 0 or ids.shape[1] == n)
+                assert ids.size == 0 or (ids.min() >= 0 and ids.max() < len(case.alphabet))
+            else:
+                assert len(drawn) <= 16
+                assert all(len(x) == n and case.valid_input(x) for x in drawn), (case.name, fam.name)
+
+
+def test_deep_and_boundary_families_reach_what_uniform_strings_do_not():
+    """Dyck-1: the deep family gives members nested at least n/4 deep; near-miss members are one edit
+    from a member and never members; boundary counts have #( − #) within one step of 0."""
+    from verify.checking import families
+    case = next(c for c in all_cases() if c.name == "dyck1")
+    fams = {f.name: f for f in families(case)}
+    assert {"long runs", "deep members", "near-miss members", "boundary counts"} <= set(fams)
+    rng = np.random.default_rng(0)
+    deep = np.asarray(fams["deep members"].draw(rng, 64, 80))
+    height = np.cumsum(np.where(deep == 0, 1, -1), axis=1)
+    assert case.labels(deep)[:, -1].all() and (height.max(axis=1) >= 20).all()
+    near = np.asarray(fams["near-miss members"].draw(rng, 64, 80))
+    assert len(near) >= 32 and not case.labels(near)[:, -1].any()
+    edge = np.asarray(fams["boundary counts"].draw(rng, 64, 80))
+    assert (np.abs(height := np.cumsum(np.where(edge == 0, 1, -1), axis=1)[:, -1]) <= 2).all()
+
+
+@pytest.mark.parametrize("name,depth", [("d4", 4), ("d12", 12)])
+def test_bounded_counters_get_members_of_maximal_depth(name, depth):
+    """From the automaton alone: walks that climb as far from the start as they can, then come back —
+    for D-k, members that reach depth k."""
+    from verify.checking import families
+    case = next(c for c in all_cases() if c.name == name)
+    fam = next(f for f in families(case) if f.name == "deep members")
+    ids = np.asarray(fam.draw(np.random.default_rng(0), 32, 40))
+    height = np.cumsum(np.where(ids == 0, 1, -1), axis=1)
+    assert (height.max(axis=1) == depth).all() and case.labels(ids)[:, -1].mean() > 0.9

@@ -50,7 +50,12 @@ def test_no_certificate_for_other_tasks():
         certify(from_case(fx.COPY), 0)
 
 
-@pytest.mark.parametrize("size", [ProgramSize(8, 2), ProgramSize(1, 0), TransformerSize(), TransformerSize(1, 1, 2, 4, 8, 1)])
+SMALL_SIZES = [ProgramSize(8, 2), ProgramSize(1, 0), TransformerSize(types=16),
+               TransformerSize(layers=1, heads=1, types=2, width=4, precision=8, radius=1),
+               TransformerSize(layers=1, heads=1, width=2, precision=3, radius=1)]  # T = 2^6 derived
+
+
+@pytest.mark.parametrize("size", SMALL_SIZES)
 @pytest.mark.parametrize("slope,extra", [(1.0, 1), (np.log2(3), 0)])
 def test_crossing_is_the_last_change(size, slope, extra):
     n0 = crossing(slope, size.bits, extra)
@@ -58,6 +63,33 @@ def test_crossing_is_the_last_change(size, slope, extra):
     assert np.all(np.ceil(ns * slope - 1e-9) > size.bits(ns + extra))
     if n0 > 1:
         assert np.ceil((n0 - 1) * slope - 1e-9) <= size.bits(np.array([n0 - 1 + extra]))[0]
+    # the exact (integer, any magnitude) crossing agrees with the scan wherever the scan works
+    assert size.crossing(slope, 0, extra) == n0
+
+
+def test_types_per_head_come_from_width_and_precision():
+    """Theorem 12's protocol sends one multiplicity per (key, value) type; a type is a function of a
+    d-dimensional residual vector of p-bit numbers, so T = 2^(p·d) unless --types overrides it."""
+    t = TransformerSize(layers=2, heads=3, width=16, precision=16, radius=2)
+    assert t.types_per_head == 2 ** 256 and not t.assumed_types
+    assert t.bits_exact(65) == 2 * 3 * 2 ** 256 * 7 + 2 * 3 * 16 * 16
+    assert "2^256" in t.describe() and "ASSUMED" not in t.describe()
+    o = TransformerSize(types=16)
+    assert o.types_per_head == 16 and "ASSUMED" in o.describe()
+
+
+@pytest.mark.parametrize("width,precision", [(16, 16), (64, 32)])
+def test_crossing_for_the_derived_size_is_exact_at_any_magnitude(width, precision):
+    """With T = 2^(p·d) the crossing is astronomically far; it is still the last change, in exact
+    integers: the certified line N (copy over two symbols) exceeds the bound at N0 and later dyadic
+    block starts, and not at N0 − 1."""
+    t = TransformerSize(width=width, precision=precision)
+    n0 = t.crossing(1.0, 0, 1)
+    assert n0 > 2 ** (width * precision)
+    assert n0 > t.bits_exact(n0 + 1) and all(n > t.bits_exact(n + 1) for n in (n0 + 1, 2 * n0, 4 * n0, n0 ** 2))
+    assert not n0 - 1 > t.bits_exact(n0)
+    with pytest.raises(UserError, match="overtake"):
+        crossing(1.0, t.bits, 1)  # the numeric scan cannot reach it: that is why the exact one exists
 
 
 def test_program_size_formula():

@@ -115,3 +115,20 @@ def test_two_way_equality_needs_n_bits():
 
 def test_all_halves_order():
     assert all_halves(2, 2).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+@pytest.mark.parametrize("make,n,m", [(lambda: from_case(DYCK_CASE), 4, 4), (lambda: from_case(fx.ADDITION), 2, 3)])
+def test_row_partition_witnesses_are_pairwise_incompatible(make, n, m):
+    """The Alice halves a lower-bound refutation picks from: every pair has a Bob half, inside the task's
+    domain for both, where the required outputs differ — checked pair by pair, independently."""
+    from verify.comm.matrix import distinguishing_bob_half, row_partition
+    task = make()
+    part = row_partition(task, n, m)
+    assert len(part.witnesses) == one_way_rows(task, n, m).incompatible_rows >= 2
+    for i, j in itertools.combinations(part.witnesses[:12], 2):
+        y = distinguishing_bob_half(task, part.xs[i], part.xs[j], part.ys)
+        assert y is not None
+        out, ok = task.required(part.xs[[i, j]], part.ys[[y, y]])
+        assert ok.all() and (np.asarray(out)[0] != np.asarray(out)[1]).any()
+    same = distinguishing_bob_half(task, part.xs[part.witnesses[0]], part.xs[part.witnesses[0]], part.ys)
+    assert same is None

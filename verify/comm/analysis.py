@@ -12,15 +12,16 @@ import numpy as np
 
 from verify.case import LANGUAGE, SEQUENCE, Case
 from verify.comm import certificates as cert_mod
-from verify.comm.certificates import ProgramSize, TransformerSize, certify, crossing, model_for
+from verify.comm.certificates import ProgramSize, TransformerSize, certify, model_for
 from verify.comm.growth import CONSTANT, classify
-from verify.comm.matrix import largest_exact_n, one_way_rows, two_way_bounds
+from verify.comm.matrix import (distinguishing_bob_half, largest_exact_n, one_way_rows, row_partition,
+                                two_way_bounds)
 from verify.comm.protocol import check_protocol, make_protocol
 from verify.comm.reference import CommTask
 from verify.crasp.interpreter import encode, straight_line
 from verify.problems import UserError
-from verify.spec import Automaton
-from verify.verdict import Counterexample
+from verify.spec import Automaton, CounterSpec
+from verify.verdict import HOLDS, REFUTED, UNKNOWN, Counterexample, Verdict
 
 METHODS = ("auto", "protocol", "rows", "certificate", "two-way")
 MAX_PROTOCOL_N = 1_000_000
@@ -119,6 +120,201 @@ def run_protocol(case: Case, program, n: int, batch: int = 32, seed: int = 0,
                        proto.radius, inputs > 0, None, exhaustive)
 
 
+# ------------------------------------------------------------------ is the witness program the task?
+WITNESS_TIMEOUT_S = 20.0   # Z3 proof of the program against the case's spec
+WITNESS_BUDGET = 1 << 14   # exhaustive inputs for the reference check
+WITNESS_SAMPLES = 300
+
+
+def check_witness(case: Case, program, timeout_s: float = WITNESS_TIMEOUT_S, seed: int = 0
+                  ) -> Tuple[Optional[Verdict], Verdict]:
+    """(proof, check): the program proved equal to the case's specification for every length (Z3
+    k-induction, LANGUAGE cases with a DFA or counter spec; None otherwise), and the program checked
+    against the case's reference — exhaustively up to the length the budget allows, then sampled
+    (verify/checking.py, the same checker as `verify check`)."""
+    from verify.checking import check_case
+    proof = None
+    if case.format == LANGUAGE and isinstance(case.spec, (Automaton, CounterSpec)):
+        from verify.smt.induction import InductionSettings, prove
+        from verify.smt.miter import Miter
+        claim = f"the program computes {case.name}'s specification"
+        try:
+            proof = prove(Miter(program, case.spec),
+                          InductionSettings(timeout_s=timeout_s, seed=seed, bound_s=min(timeout_s / 4, 10.0),
+                                            deep_s=min(10.0, timeout_s / 4)))
+        except UserError as err:
+            proof = Verdict(UNKNOWN, claim, "k-induction (Z3)", "—", reason=err.message)
+    samples = WITNESS_SAMPLES if case.format == LANGUAGE or case.sampler is not None else 0  # exhaustive only
+    check = check_case(case, program, samples=samples, budget=WITNESS_BUDGET, seed=seed)
+    return proof, check
+
+
+@dataclass(frozen=True)
+class LowerBoundRefutation:
+    """The program's protocol sends fewer bits than a certified lower bound at the same N, so two
+    Alice halves the bound says must be told apart get the same message: Bob then answers the same
+    on both with Bob's half y, where the task requires different outputs — the program is wrong on
+    one of the two inputs (`counterexample`: replayed through the interpreter and the reference)."""
+
+    n: int
+    m: int                                   # Bob's input symbols
+    protocol_bits: int
+    lower_bits: int
+    lower_method: str
+    alice_halves: Tuple[Tuple[str, ...], Tuple[str, ...]]
+    bob_half: Tuple[str, ...]
+    message: str                             # the one bit string both Alice halves produce
+    required: Tuple[str, str]                # what the reference requires of Bob on x·y and x'·y
+    bob_outputs: Optional[Tuple[str, str]]   # LANGUAGE: Bob's accept bits on both (equal, same message)
+    counterexample: Optional[Counterexample]
+
+    def describe(self) -> str:
+        (x1, x2), y = self.alice_halves, self.bob_half
+        text = (f"at N = {self.n} the program's protocol sends {self.protocol_bits} bits, below the certified "
+                f"{self.lower_bits} ({self.lower_method}); Alice halves x = {' '.join(x1)!r} and x' = "
+                f"{' '.join(x2)!r} get the same message {self.message or '(empty)'!r}, but with Bob's half y = "
+                f"{' '.join(y)!r} the task requires {self.required[0]} on x·y and {self.required[1]} on x'·y")
+        if self.bob_outputs is not None:
+            text += f"; Bob's accept from that message is {self.bob_outputs[0]} on both"
+        if self.counterexample is not None:
+            cx = self.counterexample
+            text += (f"; replayed: the program is wrong on {' '.join(cx.input)!r} at position {cx.position} "
+                     f"({cx.detail})")
+        return text
+
+    def as_dict(self) -> dict:
+        return {"N": self.n, "bob_symbols": self.m, "protocol_bits": self.protocol_bits,
+                "lower_bits": self.lower_bits, "lower_method": self.lower_method,
+                "alice_halves": [list(x) for x in self.alice_halves], "bob_half": list(self.bob_half),
+                "message": self.message, "required": list(self.required),
+                "bob_outputs": list(self.bob_outputs) if self.bob_outputs else None,
+                "counterexample": self.counterexample.as_dict() if self.counterexample else None}
+
+
+def _alice_tokens(case: Case, x: Tuple[str, ...]) -> Tuple[str, ...]:
+    return x if case.format == LANGUAGE else (case.bos,) + x
+
+
+def _shared_message(case: Case, line, xs: List[Tuple[str, ...]], split: int):
+    """Messages of the given Alice halves and the first two indices with the same one (or None)."""
+    proto = make_protocol(line, split)
+    bits = proto.alice(encode(line.alphabet, [_alice_tokens(case, x) for x in xs])).bits
+    if bits.shape[1] == 0:
+        return proto, bits, ((0, 1) if len(xs) > 1 else None)
+    _, inverse = np.unique(bits, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    same = np.flatnonzero(inverse[order][1:] == inverse[order][:-1])
+    if not len(same):
+        return proto, bits, None
+    return proto, bits, (int(order[same[0]]), int(order[same[0] + 1]))
+
+
+def _replay_pair(task: CommTask, case: Case, program, proto, bits, x1, x2, y, n, m, lower_bits, method,
+                 required) -> LowerBoundRefutation:
+    from verify.checking import first_disagreement
+    from verify.comm.protocol import Message
+    line = straight_line(program)
+    bob, cx = None, None
+    if case.format == LANGUAGE:  # Bob's half is y alone: his outputs are a function of (message, y)
+        from verify.crasp.interpreter import evaluate
+        accept = line.output_index("accept")
+        outs = np.asarray(proto.bob(Message(np.asarray(bits)), encode(line.alphabet, [y, y]))[accept])
+        bob = tuple("".join(str(int(v)) for v in row) for row in outs)
+        want = np.asarray(task.required(np.asarray([[task.symbols.index(a) for a in x] for x in (x1, x2)]),
+                                        np.asarray([[task.symbols.index(a) for a in y]] * 2))[0]).astype(bool)
+        j = int(np.flatnonzero(want[0] != want[1])[0])   # the first of Bob's positions they must differ at
+        wrong = x1 if bool(outs[0, j]) != want[0, j] else x2
+        word = wrong + y[:j + 1]
+        got = bool(evaluate(line, encode(line.alphabet, [word])).output("accept")[0, -1])  # the interpreter
+        expected = bool(case.labels(encode(case.alphabet, [word]))[0, -1])                 # the reference
+        if got != expected:
+            cx = Counterexample(word, len(word), expected, got,
+                                f"accept at position {len(word)} (Bob's position {j + 1}) is {got}, the reference "
+                                f"says {expected}")
+    if cx is None:
+        cx = first_disagreement(case, program, x1 + y) or first_disagreement(case, program, x2 + y)
+    message = "".join(str(int(v)) for v in np.asarray(bits)[0])
+    return LowerBoundRefutation(n, m, proto.bits_sent, lower_bits, method, (x1, x2), y, message, required, bob, cx)
+
+
+def _required_text(task: CommTask, x, y) -> Tuple[str, str]:
+    out, _ = task.required(np.asarray(x), np.asarray(y))
+    out = np.asarray(out)
+    if task.format == LANGUAGE:
+        return tuple("labels " + "".join(str(int(v)) for v in row) for row in out)
+    names = tuple(task.case.alphabet) if task.case is not None else ()
+    return tuple("answer " + repr(" ".join(names[int(v)] if int(v) < len(names) else f"#{int(v)}"
+                                           for v in row if v >= 0)) for row in out)
+
+
+def below_rows(task: CommTask, case: Case, program, rows, alice_extra: int) -> Optional[LowerBoundRefutation]:
+    """The smallest N among the exact row counts where the program's protocol sends fewer bits than
+    the certified bound, with the pair of Alice halves that shows it (None if nowhere)."""
+    line = straight_line(program)
+    for r in sorted(rows, key=lambda r: r.n):
+        split = r.n + alice_extra
+        if make_protocol(line, split).bits_sent >= r.bits:
+            continue
+        part = row_partition(task, r.n, r.m)
+        xs = [task.tokens(part.xs[i]) for i in part.witnesses]
+        proto, bits, pair = _shared_message(case, line, xs, split)
+        if pair is None:  # impossible by pigeonhole: 2^bits < |witnesses|
+            raise AssertionError(f"{len(xs)} pairwise incompatible rows got distinct messages of "
+                                 f"{proto.bits_sent} bits")
+        i, j = (int(part.witnesses[k]) for k in pair)
+        yk = distinguishing_bob_half(task, part.xs[i], part.xs[j], part.ys)
+        y = task.tokens(part.ys[yk])
+        req = _required_text(task, part.xs[[i, j]], part.ys[[yk, yk]])
+        method = f"exact one-way bound: {len(part.witnesses)} pairwise incompatible rows at N = {r.n}"
+        return _replay_pair(task, case, program, proto, bits[list(pair)], task.tokens(part.xs[i]),
+                            task.tokens(part.xs[j]), y, r.n, r.m, r.bits, method, req)
+    return None
+
+
+COLLISION_SAMPLES = 1 << 15
+
+
+def below_certificate(task: CommTask, case: Case, program, cert, seed: int = 0) -> Optional[LowerBoundRefutation]:
+    """The program's protocol below a verified injectivity certificate at its N: random Alice halves
+    from the certificate's domain until two share a message (birthday search), Bob's half y0."""
+    line = straight_line(program)
+    split = cert.n + 1
+    if make_protocol(line, split).bits_sent >= cert.bits:
+        return None
+    model = model_for(task)
+    rng = np.random.default_rng(seed)
+    seen, xs = set(), []
+    for _ in range(COLLISION_SAMPLES):
+        x = tuple(model.random_alice(task, cert.n, rng))
+        if x not in seen:
+            seen.add(x)
+            xs.append(x)
+    proto, bits, pair = _shared_message(case, line, xs, split)
+    if pair is None:
+        return None
+    x1, x2 = xs[pair[0]], xs[pair[1]]
+    y = tuple(cert.bob_half)
+    req = (" ".join(case.answer(x1 + y)), " ".join(case.answer(x2 + y)))
+    return _replay_pair(task, case, program, proto, bits[list(pair)], x1, x2, y, cert.n, len(y), cert.bits,
+                        "injectivity certificate", tuple(f"answer {a!r}" for a in req))
+
+
+def big_number(n: Optional[int]) -> str:
+    """Exact below 10^12; beyond, the leading digits and the power of two (the exact value is in --json)."""
+    if n is None:
+        return "—"
+    if n < 10 ** 12:
+        return f"{n:,}"
+    digits = str(n)
+    return f"{digits[0]}.{digits[1:4]}×10^{len(digits) - 1} (≈ 2^{n.bit_length() - 1})"
+
+
+def _json_int(n):
+    """JSON numbers past 2^53 lose digits in most readers: give those as strings."""
+    return n if n is None or abs(n) < (1 << 53) else str(n)
+
+
 # ------------------------------------------------------------------ the whole analysis
 @dataclass
 class CommReport:
@@ -142,6 +338,9 @@ class CommReport:
     crossing_transformer: Optional[int] = None
     regular_states: Optional[int] = None
     transformer: Optional[dict] = None       # the compiled Limit Transformer's protocol, types per N
+    witness_proof: Optional[Verdict] = None  # the task's program against the case's spec, every length (Z3)
+    witness_check: Optional[Verdict] = None  # the task's program against the reference (exhaustive + sampled)
+    below_lower_bound: Optional["LowerBoundRefutation"] = None
     verdict: str = ""
     conclusion: str = ""
     citation: str = ""
@@ -170,7 +369,7 @@ class CommReport:
         return int(self.program_size.bits(np.array([self.n + self.alice_extra]))[0])
 
     def upper_any_transformer(self) -> int:
-        return int(self.transformer_size.bits(np.array([self.n + self.alice_extra]))[0])
+        return self.transformer_size.bits_exact(self.n + self.alice_extra)
 
     def as_dict(self) -> dict:
         return {
@@ -197,8 +396,14 @@ class CommReport:
                 "any_program": {"size": self.program_size.describe(), "bits_at_N": self.upper_any_program(),
                                 "crossing_N": self.crossing_program},
                 "any_limit_transformer": {"size": self.transformer_size.describe(),
-                                          "bits_at_N": self.upper_any_transformer(),
-                                          "crossing_N": self.crossing_transformer}},
+                                          "types_per_head": _json_int(self.transformer_size.types_per_head),
+                                          "types_assumed": self.transformer_size.assumed_types,
+                                          "bits_at_N": _json_int(self.upper_any_transformer()),
+                                          "crossing_N": _json_int(self.crossing_transformer)}},
+            "witness": {"proof": self.witness_proof.as_dict() if self.witness_proof else None,
+                        "check": self.witness_check.as_dict() if self.witness_check else None,
+                        "below_lower_bound": self.below_lower_bound.as_dict() if self.below_lower_bound
+                        else None},
             "verdict": self.verdict, "conclusion": self.conclusion, "citation": self.citation,
             "notes": self.notes,
         }
@@ -229,7 +434,8 @@ def analyze(task: CommTask, n: int, method: str = "auto",
             program_size: Optional[ProgramSize] = None,
             transformer_size: TransformerSize = TransformerSize(),
             samples: int = 32, seed: int = 0,
-            progress: Optional[Callable[[str], Callable[[int, int], None]]] = None) -> CommReport:
+            progress: Optional[Callable[[str], Callable[[int, int], None]]] = None,
+            witness_timeout_s: float = WITNESS_TIMEOUT_S) -> CommReport:
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if n < 1:
@@ -290,7 +496,8 @@ def analyze(task: CommTask, n: int, method: str = "auto",
             if "domain" not in err.message:
                 raise
             rep.rows = [one_way_rows(task, n, n + 1, progress=tick("counting rows"))]  # e.g. Bob holds `+ b`
-    elif method == "auto":
+    elif method == "auto" or (method == "protocol" and program is not None):
+        # protocol mode too: the program's bits are compared with these certified bounds below
         budget = (1 << 16) if task.vectorized else (1 << 14)
         rep.rows = _series_rows(task, n, budget, tick("counting rows"))
     if method == "two-way" or (method == "auto" and task.format == LANGUAGE and rep.rows):
@@ -304,6 +511,14 @@ def analyze(task: CommTask, n: int, method: str = "auto",
             pts[m] = bits
     if len(pts) >= 3:
         rep.lower_growth = classify(list(pts), list(pts.values()))
+
+    # ---- is the program the task? Its bits against every certified bound at the same N, then a
+    # proof for every length (or a check up to a length) against the case's own reference
+    if program is not None and method in ("auto", "protocol"):
+        rep.below_lower_bound = below_rows(task, case, program, rep.rows, rep.alice_extra)
+        if rep.below_lower_bound is None and rep.certificate is not None and rep.certificate.verified:
+            rep.below_lower_bound = below_certificate(task, case, program, rep.certificate, seed)
+        rep.witness_proof, rep.witness_check = check_witness(case, program, witness_timeout_s, seed)
 
     _conclude(rep, task, program)
     return rep
@@ -343,6 +558,25 @@ def _transformer_protocol(case: Case, program, n: int, seed: int, notes: List[st
             "types_bounded_so_far": len({tuple(r["types_per_head"]) for r in series[-3:]}) <= 1 if series else None}
 
 
+def _witness_scope(rep: CommReport) -> Tuple[str, str]:
+    """(verdict, what it rests on) once the program is known to agree with the task."""
+    proof, check = rep.witness_proof, rep.witness_check
+    ev = check.evidence if check is not None else {}
+    checked = (f"checked against the reference: {check.scope}" if check is not None else "")
+    if proof is not None and proof.status == HOLDS:
+        return ("expressible (witness program proved for every length)",
+                f"the program was proved equal to the case's specification for every length ({proof.method}); "
+                f"it was also {checked}. The verdict assumes the specification is the task (for catalogue cases "
+                f"the reference labels are computed from it)")
+    length = ev.get("exhaustive_len", 0)
+    why = f"; no proof for all lengths: {proof.reason}" if proof is not None and proof.reason else \
+        ("; no proof for all lengths was attempted (only LANGUAGE cases with a DFA or counter specification "
+         "can be proved with Z3)" if proof is None else "")
+    return (f"expressible (witness program checked up to length {length})",
+            f"the program was {checked}{why}. The verdict ASSUMES the program also computes the task on longer "
+            f"inputs, which was not proved")
+
+
 def _conclude(rep: CommReport, task: CommTask, program) -> None:
     case = task.case
     bad = [r for r in (rep.transformer or {}).get("series", []) if not r["agree"]]
@@ -351,6 +585,34 @@ def _conclude(rep: CommReport, task: CommTask, program) -> None:
         rep.conclusion = (f"the compiled Limit Transformer's protocol disagrees with its forward pass at N = "
                           f"{bad[0]['N']} (input {bad[0]['mismatch']}) — a compiler or protocol bug")
         return
+    if rep.protocol is not None and not rep.protocol.agree:
+        rep.verdict = "refuted"
+        rep.conclusion = ("the protocol disagrees with the interpreter on Bob's half — a bug in the protocol "
+                          "or interpreter; see the counterexample")
+        return
+    below = rep.below_lower_bound
+    if below is not None and below.counterexample is None:  # impossible if protocol and interpreter agree
+        rep.verdict = "unknown"
+        rep.conclusion = (f"{below.describe()}; yet neither input replays as a disagreement between the program "
+                          f"and the reference, so the protocol and the interpreter disagree — a bug in the toolkit")
+        return
+    if below is not None:
+        rep.verdict = "refuted"
+        rep.conclusion = (f"the task's program does not compute {task.name}: {below.describe()}. Two Alice halves "
+                          f"that must be told apart cannot share a message, so a one-way protocol with fewer bits "
+                          f"than the certified bound is wrong on some input; this rests on the exactness of the "
+                          f"program's protocol (Bob recomputes the interpreter's values from the message) and on "
+                          f"the reference the bound was computed from")
+        rep.citation = "Theorem 12 (the program's protocol) against the certified one-way lower bound"
+        return
+    for v in (rep.witness_proof, rep.witness_check):
+        if v is not None and v.status == REFUTED:
+            cx = v.counterexample
+            rep.verdict = "refuted"
+            rep.conclusion = (f"the task's program does not compute {task.name}: {v.method} found "
+                              f"{' '.join(cx.input) or '(empty)'!r} — {cx.detail} (replays through the "
+                              f"interpreter and the reference); no expressibility claim rests on it")
+            return
     cert = rep.certificate
     if cert is not None and not cert.verified:
         rep.verdict = "unknown"
@@ -360,39 +622,53 @@ def _conclude(rep: CommReport, task: CommTask, program) -> None:
     if cert is not None and cert.verified:
         slope, offset = cert_mod.lower_line(task)
         try:
-            rep.crossing_program = crossing(slope, rep.program_size.bits, rep.alice_extra, lower_offset=offset)
-            rep.crossing_transformer = crossing(slope, rep.transformer_size.bits, rep.alice_extra,
-                                               lower_offset=offset)
+            rep.crossing_program = rep.program_size.crossing(slope, offset, rep.alice_extra)
+            rep.crossing_transformer = rep.transformer_size.crossing(slope, offset, rep.alice_extra)
         except UserError as err:
             rep.notes.append(err.message)
         rep.verdict = "not expressible"
         beyond = []
         if rep.crossing_program:
-            beyond.append(f"any program of that size fails from N = {rep.crossing_program}")
+            beyond.append(f"any program of that size fails from N = {big_number(rep.crossing_program)}")
         if rep.crossing_transformer:
-            beyond.append(f"any Limit Transformer of that size from N = {rep.crossing_transformer}")
+            t = rep.transformer_size
+            beyond.append(f"any Limit Transformer with L = {t.layers}, H = {t.heads}, d = {t.width}, "
+                          f"p = {t.precision}, τ = {t.radius} from N = {big_number(rep.crossing_transformer)} "
+                          + ("(ASSUMING at most T = %d (key, value) types per head, as --types says)" % t.types
+                             if t.assumed_types else
+                             f"(T = 2^(p·d) = 2^{t.precision * t.width} types per head, as Theorem 12's protocol "
+                             f"needs at p-bit precision; the bound assumes activations of p bits)"))
         rep.conclusion = (
             f"Alice must send at least {cert.bits} bits at N = {rep.n} (certified), while a C-RASP[periodic,local] "
-            f"program with K counting operations sends K·⌈log₂(N+1)⌉ + K·τ and a Limit Transformer C·log N; "
-            f"{'; '.join(beyond) or 'the bounds cross'}. Since the lower bound grows linearly, every fixed size "
-            f"is overtaken: not expressible, not length-generalizable by the paper's theory.")
+            f"program with K counting operations sends K·⌈log₂(N+1)⌉ + K·τ and a Limit Transformer "
+            f"L·H·T·⌈log₂(N+1)⌉ + τ·(L+1)·d·p; {'; '.join(beyond) or 'the bounds cross'}. Since the lower bound "
+            f"grows linearly, every fixed size is overtaken: not expressible, not length-generalizable by the "
+            f"paper's theory.")
         rep.citation = "Theorem 12 (communication bound), with Theorem 7 (length generalization needs expressibility)"
         return
     growth = rep.lower_growth
     constant = rep.regular_states is not None or (growth is not None and growth.kind == CONSTANT)
     if rep.protocol is not None:
         p = rep.protocol
-        if not p.agree:
-            rep.verdict = "refuted"
-            rep.conclusion = ("the protocol disagrees with the interpreter on Bob's half — a bug in the protocol "
-                              "or interpreter; see the counterexample")
-            return
-        rep.verdict = "expressible (witness program)"
-        rep.conclusion = (f"the task's C-RASP[periodic,local] program runs as a one-way protocol: Bob reproduced every "
-                          f"operation at every one of his positions on {p.inputs} inputs from {p.bits_sent} bits "
-                          f"(≤ K·⌈log₂(N_A+1)⌉ + K·τ = {p.bound}), as Theorem 12 predicts; a communication lower "
-                          f"bound cannot refute an expressible task.")
-        rep.citation = "Theorem 12"
+        proof, check = rep.witness_proof, rep.witness_check
+        sound = (proof is not None and proof.status == HOLDS) or (check is not None and check.status == HOLDS)
+        rows = [r for r in rep.rows if r.n <= rep.n]
+        compared = (f"; its bits are at least the certified one-way bound at every N with exact rows "
+                    f"(N ≤ {max(r.n for r in rows)})" if rows else "")
+        if sound:
+            rep.verdict, rests = _witness_scope(rep)
+            how = "computes it" if "proved" in rep.verdict else "agrees with it on every input checked"
+            rep.conclusion = (
+                f"the task's C-RASP[periodic,local] program {how} ({rests}) and runs as a one-way protocol: "
+                f"Bob reproduced every operation at every one of his positions on {p.inputs} inputs from "
+                f"{p.bits_sent} bits (≤ K·⌈log₂(N_A+1)⌉ + K·τ = {p.bound}){compared}, as Theorem 12 predicts; a "
+                f"communication lower bound cannot refute an expressible task.")
+            rep.citation = "Theorem 12"
+        else:
+            rep.verdict = "inconclusive"
+            why = "; ".join(v.reason for v in (proof, check) if v is not None and v.reason) or "nothing was checked"
+            rep.conclusion = (f"the task's program runs as a one-way protocol of {p.bits_sent} bits, but it was not "
+                              f"shown to compute the task ({why}); no expressibility claim is made")
     if constant:
         why = (f"a regular language: Alice can send her DFA state, ⌈log₂ {rep.regular_states}⌉ = "
                f"{ceil(log2(rep.regular_states)) if rep.regular_states > 1 else 0} bits at every N"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from math import ceil, log2
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -305,6 +306,15 @@ def certify(task: CommTask, n: int, samples: int = 200, small: int = 3, seed: in
 
 
 # ------------------------------------------------------------------ upper bounds and crossing
+def count_bits(alice_positions) -> np.ndarray:
+    """⌈log₂(N_A+1)⌉ (at least 1): the bits of one count over Alice's N_A positions."""
+    return np.maximum(1, np.ceil(np.log2(np.asarray(alice_positions, dtype=float) + 1)))
+
+
+def exact_count_bits(alice_positions: int) -> int:
+    return max(1, int(alice_positions).bit_length())  # = ⌈log₂(N_A+1)⌉ for N_A >= 1, exactly
+
+
 @dataclass(frozen=True)
 class ProgramSize:
     """Any C-RASP[periodic,local] program with K counting operations and radius τ."""
@@ -312,37 +322,116 @@ class ProgramSize:
     counting_operations: int = 8
     radius: int = 2
 
+    @property
+    def log_coefficient(self) -> int:          # bits = A·⌈log₂(N_A+1)⌉ + B
+        return self.counting_operations
+
+    @property
+    def constant(self) -> int:
+        return self.counting_operations * self.radius
+
     def bits(self, alice_positions):
-        w = np.maximum(1, np.ceil(np.log2(np.asarray(alice_positions, dtype=float) + 1)))
-        return self.counting_operations * w + self.counting_operations * self.radius
+        return self.counting_operations * count_bits(alice_positions) + self.counting_operations * self.radius
 
     def describe(self) -> str:
         k, t = self.counting_operations, self.radius
         return f"C-RASP[periodic,local] program, K = {k} counting ops, τ = {t}: {k}·⌈log₂(N_A+1)⌉ + {k}·{t} bits"
 
+    def crossing(self, lower_slope: float, lower_offset: int = 0, alice_extra: int = 0) -> int:
+        return log_crossing(lower_slope, lower_offset, self.log_coefficient, self.constant, alice_extra)
+
+
+def power_text(exponent: int) -> str:
+    return f"2^{exponent}"
+
 
 @dataclass(frozen=True)
 class TransformerSize:
-    """Any Limit Transformer (PERIODIC, LOCAL) with L layers, H heads, at most T (key, value) types
-    per head, width d, p-bit activations and radius τ: Alice sends T multiplicities per head and her
-    last τ residual vectors at every layer."""
+    """Any Limit Transformer (PERIODIC, LOCAL) with L layers, H heads, width d, p-bit activations and
+    radius τ, through the protocol of Theorem 12's proof (SPEC §4): per layer and head Alice sends the
+    multiset of (key, value) types over her positions except the last τ, as one multiplicity of
+    ⌈log₂(N_A+1)⌉ bits per type, plus her last τ residual vectors at every layer (τ·(L+1)·d·p bits).
+
+    The number of types per head T is not free: a head's (key, value) at a position is a function of
+    that position's residual vector, d numbers of p bits each, so T ≤ 2^(p·d) — the bound used unless
+    `types` overrides it, which the output then labels as an assumption."""
 
     layers: int = 2
     heads: int = 2
-    types: int = 16
     width: int = 16
     precision: int = 16
     radius: int = 2
+    types: Optional[int] = None          # an explicit override of T (an assumption, not derived)
+
+    @property
+    def assumed_types(self) -> bool:
+        return self.types is not None
+
+    @property
+    def types_per_head(self) -> int:
+        """T: the override, else 2^(p·d) (exact integer)."""
+        return self.types if self.types is not None else 1 << (self.precision * self.width)
+
+    @property
+    def log_coefficient(self) -> int:
+        return self.layers * self.heads * self.types_per_head
+
+    @property
+    def constant(self) -> int:
+        return self.radius * (self.layers + 1) * self.width * self.precision
 
     def bits(self, alice_positions):
-        w = np.maximum(1, np.ceil(np.log2(np.asarray(alice_positions, dtype=float) + 1)))
-        return (self.layers * self.heads * self.types * w
-                + self.radius * (self.layers + 1) * self.width * self.precision)
+        """Float bits for plots and tables (inf past float range); exact: `bits_exact`."""
+        a = self.log_coefficient
+        coef = float(a) if a.bit_length() < 1020 else float("inf")
+        return coef * count_bits(alice_positions) + self.constant
+
+    def bits_exact(self, alice_positions: int) -> int:
+        return self.log_coefficient * exact_count_bits(alice_positions) + self.constant
+
+    def types_text(self) -> str:
+        if self.assumed_types:
+            return f"T = {self.types} types/head (ASSUMED via --types, not implied by d and p)"
+        return (f"T = 2^(p·d) = {power_text(self.precision * self.width)} types/head (a type is a function of "
+                f"the residual vector: d = {self.width} numbers of p = {self.precision} bits)")
 
     def describe(self) -> str:
-        return (f"Limit Transformer, L = {self.layers}, H = {self.heads}, T = {self.types} types/head, "
-                f"d = {self.width}, p = {self.precision}, τ = {self.radius}: "
-                f"L·H·T·⌈log₂(N_A+1)⌉ + τ·(L+1)·d·p bits")
+        return (f"Limit Transformer, L = {self.layers}, H = {self.heads}, d = {self.width}, p = {self.precision}, "
+                f"τ = {self.radius}, {self.types_text()}: L·H·T·⌈log₂(N_A+1)⌉ + τ·(L+1)·d·p bits")
+
+    def crossing(self, lower_slope: float, lower_offset: int = 0, alice_extra: int = 0) -> int:
+        return log_crossing(lower_slope, lower_offset, self.log_coefficient, self.constant, alice_extra)
+
+
+def _safe_slope(slope: float) -> Fraction:
+    """The slope as an exact rational no larger than the true one: integral slopes are exact; others
+    (log₂ of a non-power-of-two) lose 2^-40, so the certified line is never overstated."""
+    s = Fraction(slope)
+    return s if s.denominator == 1 else s - Fraction(1, 1 << 40)
+
+
+def log_crossing(lower_slope: float, lower_offset: int, a: int, b: int, alice_extra: int = 0) -> int:
+    """The least N0 with ⌈s·N⌉ + c > a·⌈log₂(N + e + 1)⌉ + b for every N >= N0, in exact integer
+    arithmetic at any magnitude (a may be 2^256).
+
+    On the dyadic block where ⌈log₂(N+e+1)⌉ = j the upper bound is the constant U_j = a·j + b and the
+    lower bound increases, so the bad N of the block are those with s·N <= U_j − c: a prefix. Once a
+    block is entirely good and the block length 2^(j−1) satisfies s·2^(j−1) >= a, every later block is
+    good too (its start moves by 2^(j−1), its threshold by a/s)."""
+    s = _safe_slope(lower_slope)
+    if s <= 0:
+        raise UserError("the lower bound does not grow with N: no crossing")
+    e, last_bad, j = int(alice_extra), 0, 1
+    while True:
+        start, end = max(1, (1 << (j - 1)) - e), (1 << j) - 1 - e
+        threshold = (a * j + b - lower_offset) / s          # bad iff N <= threshold
+        if end >= start:
+            bad_to = min(end, threshold.numerator // threshold.denominator)
+            if bad_to >= start:
+                last_bad = bad_to
+            elif s * (1 << (j - 1)) >= a:
+                return last_bad + 1
+        j += 1
 
 
 def crossing(lower_slope: float, upper: Callable, alice_extra: int = 0, limit: int = 1 << 20,

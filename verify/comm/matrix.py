@@ -118,7 +118,7 @@ class RowCount:
         return ceil(log2(self.distinct_rows)) if self.distinct_rows > 1 else 0
 
 
-def _greedy_incompatible(patterns: np.ndarray, valid: np.ndarray) -> int:
+def _greedy_incompatible(patterns: np.ndarray, valid: np.ndarray) -> List[int]:
     """A set of rows pairwise differing on a column where both are defined (greedy; certified by
     construction: each kept row was checked against every kept row before it)."""
     kept: List[int] = []
@@ -129,8 +129,8 @@ def _greedy_incompatible(patterns: np.ndarray, valid: np.ndarray) -> int:
             differ = np.any(patterns[kept] != patterns[r][None, :], axis=2) & both
             if not np.all(np.any(differ, axis=1)):
                 continue
-        kept.append(r)
-    return len(kept)
+        kept.append(int(r))
+    return kept
 
 
 def _signatures(task: CommTask, xs: np.ndarray, ys: np.ndarray,
@@ -168,12 +168,25 @@ def _signatures(task: CommTask, xs: np.ndarray, ys: np.ndarray,
     return np.concatenate(sigs, axis=0), valid, raw, width
 
 
-def one_way_rows(task: CommTask, n: int, m: Optional[int] = None,
-                 progress: Optional[Callable[[int, int], None]] = None) -> RowCount:
-    """Exact one-way communication for Alice halves of length n, Bob halves of length m (= n)."""
+@dataclass(frozen=True)
+class RowPartition:
+    """The rows of the matrix at one (N, M): every Alice half `xs`, every Bob half `ys`, and
+    `witnesses`, indices into xs of Alice halves whose rows are pairwise incompatible (they differ
+    on some Bob half where both inputs are in the task's domain) — one per distinct row when the
+    task is total, a greedy certified set otherwise. Any one-way protocol must give these halves
+    pairwise different messages."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    distinct: int
+    witnesses: np.ndarray
+    total: bool
+
+
+def row_partition(task: CommTask, n: int, m: Optional[int] = None,
+                  progress: Optional[Callable[[int, int], None]] = None) -> RowPartition:
     m = n if m is None else m
     _check_size(task, n, m)
-    t0 = time.perf_counter()
     k = len(task.symbols)
     xs, ys = all_halves(k, n), all_halves(k, m)
     sig, valid, raw, width = _signatures(task, xs, ys, progress)
@@ -181,20 +194,38 @@ def one_way_rows(task: CommTask, n: int, m: Optional[int] = None,
         raise UserError(f"no input of {task.name!r} with Alice half {n} and Bob half {m} symbols is in the "
                         f"task's domain; try another N")
     _, first = np.unique(sig, axis=0, return_index=True)
-    distinct = len(first)
+    reps = np.sort(first)
     total = bool(valid.all())
     if total:
-        incompatible = distinct
-    else:
-        reps = np.sort(first)
-        patterns = np.full((len(reps), len(ys), width), -1, dtype=np.int64)
-        sizes = np.cumsum([0] + [len(o) for o in raw])
-        for t, r in enumerate(reps):
-            block = int(np.searchsorted(sizes, r, side="right") - 1)
-            o = raw[block][r - sizes[block]]
-            patterns[t, :, :o.shape[1]] = o
-        incompatible = _greedy_incompatible(patterns, valid[reps])
-    return RowCount(n, m, len(xs), distinct, incompatible, total, time.perf_counter() - t0)
+        return RowPartition(xs, ys, len(first), reps, True)
+    patterns = np.full((len(reps), len(ys), width), -1, dtype=np.int64)
+    sizes = np.cumsum([0] + [len(o) for o in raw])
+    for t, r in enumerate(reps):
+        block = int(np.searchsorted(sizes, r, side="right") - 1)
+        o = raw[block][r - sizes[block]]
+        patterns[t, :, :o.shape[1]] = o
+    kept = _greedy_incompatible(patterns, valid[reps])
+    return RowPartition(xs, ys, len(first), reps[np.sort(np.asarray(kept, dtype=np.int64))], False)
+
+
+def distinguishing_bob_half(task: CommTask, x1: np.ndarray, x2: np.ndarray, ys: np.ndarray) -> Optional[int]:
+    """Index of the first Bob half y with both x1·y and x2·y in the domain and different required
+    outputs (None if the two rows are compatible)."""
+    out, ok = task.required(np.vstack([np.repeat(x1[None], len(ys), 0), np.repeat(x2[None], len(ys), 0)]),
+                            np.vstack([ys, ys]))
+    out, ok = np.asarray(out).reshape(2, len(ys), -1), np.asarray(ok).reshape(2, len(ys))
+    hit = np.flatnonzero(ok[0] & ok[1] & np.any(out[0] != out[1], axis=1))
+    return int(hit[0]) if len(hit) else None
+
+
+def one_way_rows(task: CommTask, n: int, m: Optional[int] = None,
+                 progress: Optional[Callable[[int, int], None]] = None) -> RowCount:
+    """Exact one-way communication for Alice halves of length n, Bob halves of length m (= n)."""
+    m = n if m is None else m
+    t0 = time.perf_counter()
+    part = row_partition(task, n, m, progress)
+    return RowCount(n, m, len(part.xs), part.distinct, len(part.witnesses), part.total,
+                    time.perf_counter() - t0)
 
 
 # -------------------------------------------------------------------- two-way bounds

@@ -187,11 +187,29 @@ def load_function(spec: str) -> Callable:
     return obj
 
 
+def _takes_no_arguments(fn) -> bool:
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return not params  # a reference takes the token tuple; a factory of a Case takes nothing
+
+
 def resolve(target: str, alphabet: Optional[Sequence[str]] = None, format: Optional[str] = None) -> CommTask:
     """A catalogue case name (or alias such as `copy`) or `module:function`."""
     from verify.catalogue import get_case
     if ":" in target:
         obj = load_function(target)
+        if not isinstance(obj, Case) and _takes_no_arguments(obj):  # a factory: `module:function` -> Case
+            try:
+                obj = obj()
+            except Exception as err:
+                raise UserError(f"{target} raised {type(err).__name__}: {err} when called to build the task; "
+                                f"fix it and run again") from None
+            if not isinstance(obj, Case):
+                raise UserError(f"{target} takes no arguments, so it should return a Case (see verify/case.py), "
+                                f"not {type(obj).__name__}; a reference function takes the token tuple")
         if isinstance(obj, Case):
             return from_case(obj)
         return from_function(target, obj, alphabet or ("0", "1"), format)

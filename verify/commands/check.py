@@ -5,7 +5,6 @@ from typing import Optional
 
 import typer
 
-from rich.markup import escape
 
 from verify.commands._common import console, emit_json, fail, is_program_path
 
@@ -34,7 +33,8 @@ def register(app: typer.Typer) -> None:
         all_cases: bool = typer.Option(False, "--all", help="check every catalogue program"),
         max_len: Optional[int] = typer.Option(None, "--max-len", help="exhaustive up to this length "
                                                                        "(default: the longest within --budget)"),
-        samples: int = typer.Option(1000, help="random inputs after the exhaustive part"),
+        samples: int = typer.Option(1000, help="sampled inputs after the exhaustive part: half from the task's "
+                                    "sampler, half from adversarial families (runs, deep, near-miss, boundary)"),
         sample_max_len: Optional[int] = typer.Option(None, "--sample-max-len",
                                                      help="longest random input (default: twice the training length)"),
         budget: int = typer.Option(1 << 17, help="most inputs to enumerate exhaustively"),
@@ -42,12 +42,25 @@ def register(app: typer.Typer) -> None:
         offset: int = typer.Option(0, help="position offset for periodic predicates"),
         json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Check a program against the task's reference on every input up to a length, then on random inputs."""
+        """Check a program against the task's reference on every input up to a length, then on sampled inputs.
+        Exit 0: holds on everything checked; 1: refuted (shortest counterexample, replayed); 3: unknown
+        (nothing was checked)."""
+        from rich.markup import escape
+
         from verify.catalogue import all_cases as catalogue, get_case
         from verify.commands._common import load_target
         from verify.problems import UserError
         from verify.trace import render_trace, trace
 
+        from verify.limits import MAX_OFFSET, require_range, require_seed
+        require_seed("--seed", seed)
+        require_range("--offset", offset, -MAX_OFFSET, MAX_OFFSET)
+        require_range("--samples", samples, 0)
+        require_range("--budget", budget, 0)
+        if max_len is not None:
+            require_range("--max-len", max_len, 0)
+        if sample_max_len is not None:
+            require_range("--sample-max-len", sample_max_len, 1)
         out = console()
         if all_cases:
             if target:
@@ -68,13 +81,15 @@ def register(app: typer.Typer) -> None:
             verdict = _progress_check(case, program, out, quiet=json, max_len=max_len, samples=samples,
                                       sample_max_len=sample_max_len, budget=budget, seed=seed, offset=offset)
             results.append((case, program, verdict))
-        failed = [r for r in results if r[2].status != "holds"]
+        refuted = [r for r in results if r[2].status == "refuted"]
+        unknown = [r for r in results if r[2].status == "unknown"]
         if json:
             emit_json([{"case": c.name, **v.as_dict()} for c, _, v in results])
         else:
             for case, program, v in results:
-                colour = "green" if v.ok else "red"
-                out.print(f"[{colour}]{v.status.upper()}[/] {case.name}: " + escape(f"{v.method}; {v.scope}"))
+                colour = {"holds": "green", "refuted": "red"}.get(v.status, "yellow")
+                out.print(f"[{colour}]{v.status.upper()}[/] {case.name}: " + escape(f"{v.method}; {v.scope}")
+                          + (escape(f" ({v.reason})") if v.reason else ""))
                 if v.counterexample is not None:
                     cex = v.counterexample
                     out.print("  shortest counterexample found: " + escape(' '.join(cex.input) or '(empty)'))
@@ -82,6 +97,10 @@ def register(app: typer.Typer) -> None:
                     tokens = list(cex.input) if case.format == "language" else list(case.full_sequence(cex.input))
                     render_trace(trace(program, tokens, offset), out)
             if len(results) > 1:
-                out.print(f"{len(results) - len(failed)} of {len(results)} programs hold")
-        if failed:
+                held = len(results) - len(refuted) - len(unknown)
+                out.print(f"{held} of {len(results)} programs hold"
+                          + (f", {len(unknown)} unknown" if unknown else ""))
+        if refuted:
             fail(1)
+        if unknown:
+            fail(3)
