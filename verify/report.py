@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional
 
 from verify.case import Case
@@ -116,6 +117,7 @@ def build_rows(settings: ReportSettings = ReportSettings(), progress: Optional[C
                 extra[f"{provider.__module__}.error"] = f"{type(err).__name__}: {err}"
         row["extra"] = extra
         _upgrade_with_certificate(row)
+        _upgrade_with_classify(row, case)
         rows.append(row)
         if progress:
             progress()
@@ -142,6 +144,66 @@ def _upgrade_with_certificate(row: Dict[str, Any]) -> None:
         for key in ("agrees_ape", "agrees_nope"):
             paper = row["paper_ape" if key == "agrees_ape" else "paper_nope"]
             row[key] = (not paper["program_found"]) if paper else None
+
+
+# Regular SEQUENCE tasks whose answer is a language membership read at the separator (an end marker):
+# task -> (regex over the input symbols, acceptance, the reduction in words) [recon].
+SEQUENCE_AS_LANGUAGE = {
+    "parity": ("(0*10*1)*0*", "end", "the answer after <sep> is membership of the input in (0*10*1)*0* "
+                                     "(an even number of 1s), read at <sep> as an end marker"),
+}
+
+
+@lru_cache(maxsize=None)
+def classify_case(name: str):
+    """`verify classify` on a regular catalogue task (once per process): (Classification, how) or None."""
+    from verify.catalogue import get_case
+    from verify.regular.classify import classify_automaton, classify_regex
+    from verify.spec import Automaton
+    case = get_case(name)
+    if isinstance(case.spec, Automaton):
+        return classify_automaton(case.spec, "last", f"case {name}"), "the task's automaton, read at the last position"
+    if name in SEQUENCE_AS_LANGUAGE:
+        pattern, acceptance, how = SEQUENCE_AS_LANGUAGE[name]
+        return classify_regex(pattern, case.input_alphabet or None, acceptance), how
+    return None
+
+
+def _upgrade_with_classify(row: Dict[str, Any], case: Case) -> None:
+    """Every regular task goes through `verify classify`: where it decides a verdict, the decider or
+    the re-checked pumping certificate replaces a citation ("certified (decider)" / "certified
+    (pumping)"); a checked program and a certified verdict that disagree are shown as a conflict;
+    the agreement with the paper is recomputed, so a disagreement shows as NO."""
+    found = classify_case(case.name)
+    if found is None:
+        row["classify"] = None
+        return
+    result, how = found
+    row["classify"] = {"crasp": result.crasp.value, "crasp_periodic_local": result.ape.value,
+                       "rests_on": {"nope": result.crasp.rests_on, "ape": result.ape.rests_on},
+                       "acceptance": result.acceptance, "states": result.states, "classes": result.classes,
+                       "via": how, "command": f"verify classify {case.name}" if case.spec is not None else
+                       f"verify classify \"{SEQUENCE_AS_LANGUAGE[case.name][0]}\" --acceptance "
+                       f"{SEQUENCE_AS_LANGUAGE[case.name][1]}"}
+    for key, finding in (("nope", result.crasp), ("ape", result.ape)):
+        if finding.value is None:
+            continue
+        basis = "pumping" if finding.rests_on == "pumping" else "decider"
+        mark = "✓" if finding.value else "✗"
+        current = row[key]
+        certified = {"verdict": mark, "kind": "certified", "short": f"certified ({basis})",
+                     "evidence": f"`{row['classify']['command']}` ({how}): {finding.line}"}
+        if current["verdict"] == mark and current["kind"] == "checked":
+            current["evidence"] += f"; also certified ({basis}) by `verify classify`"
+        elif current["verdict"] in ("✓", "✗") and current["verdict"] != mark and current["kind"] == "checked":
+            row[key] = {"verdict": "?", "kind": "conflict", "short": f"CONFLICT: checked {current['verdict']}, "
+                        f"certified ({basis}) {mark}",
+                        "evidence": f"CONFLICT — {current['evidence']} versus {certified['evidence']}"}
+        else:
+            row[key] = certified
+        paper = row["paper_ape" if key == "ape" else "paper_nope"]
+        verdict = row[key]["verdict"]
+        row[f"agrees_{key}"] = None if not paper or verdict == "?" else ((verdict == "✓") == paper["program_found"])
 
 
 def _mark(flag: Optional[bool], kind: str) -> str:
@@ -180,7 +242,7 @@ def render(rows: List[Dict[str, Any]], console) -> None:
     for r in rows:
         program = r["program"] or "[dim]none[/]"
         evidence = r["ape"]["short"]
-        if r["nope"]["kind"] == "cited" and r["ape"]["kind"] == "checked":
+        if r["nope"]["short"] != r["ape"]["short"] and r["nope"]["kind"] in ("cited", "certified", "conflict"):
             evidence += f"; NoPE {r['nope']['short']}"
         agree = f"{_mark(r['agrees_ape'], r['ape']['kind'])} / {_mark(r['agrees_nope'], r['nope']['kind'])}"
         t.add_row(r["task"], program, r["ape"]["verdict"], r["nope"]["verdict"], escape(evidence),
@@ -212,5 +274,6 @@ def summary(rows: List[Dict[str, Any]]) -> str:
                      f"{sum(r[f'agrees_{key}'] for r in cited)}/{len(cited)} cited verdicts agree with the paper")
     unknown = sum(1 for r in rows for k in ("ape", "nope") if r[k]["verdict"] == "?")
     return (f"{len(rows)} tasks. " + "; ".join(parts) + f"; {unknown} verdicts unknown. Checked = a program run "
-            f"against the task's reference in the stated scope; certified = a machine-checked lower bound; "
+            f"against the task's reference in the stated scope; certified = a machine-checked lower bound, "
+            f"the plain C-RASP decider or a re-checked pumping certificate (`verify classify TASK`); "
             f"cited = resting on the named theorem or lemma.")
