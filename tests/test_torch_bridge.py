@@ -107,7 +107,8 @@ def test_regularizer_has_gradients_into_table_and_attention():
 def test_hf_folder_roundtrip(tmp_path):
     m = model()
     save_pretrained(m, tmp_path / "ck", {"metrics.json": {"x": 1}})
-    assert sorted(os.listdir(tmp_path / "ck")) == ["config.json", "metrics.json", "model.safetensors"]
+    listed = set(os.listdir(tmp_path / "ck"))
+    assert {"config.json", "metrics.json", "model.safetensors"} <= listed
     assert json.loads((tmp_path / "ck" / "config.json").read_text())["model_type"] == "gpt2"
     ck = load_checkpoint(tmp_path / "ck")
     assert ck.file_format == "safetensors" and not ck.nope
@@ -176,12 +177,20 @@ def test_nope_checkpoint_is_recognized_and_never_given_a_table(tmp_path):
     ck = load_checkpoint(tmp_path / "nope")
     assert ck.nope and ck.position_table() is None and ck.model().transformer.wpe is None
     assert torch.equal(ck.model()(ids()), nope(ids()))
-    # a plain GPT-2 config.json (no position_encoding key) but no wpe tensor: still NoPE, with a note
+    # a plain GPT-2 config.json (no position_encoding key) and the all-zero table: NoPE, with a note
     cfg = json.loads((tmp_path / "nope" / "config.json").read_text())
     cfg.pop("position_encoding")
     (tmp_path / "nope" / "config.json").write_text(json.dumps(cfg))
     ck = load_checkpoint(tmp_path / "nope")
-    assert ck.nope and any("NoPE" in n for n in ck.notes)
+    assert ck.nope and any("all zero" in n for n in ck.notes)
+    # ... and no wpe tensor at all: still NoPE, with a note
+    from safetensors.torch import load_file, save_file
+    sd = load_file(str(tmp_path / "nope" / "model.safetensors"))
+    assert not sd.pop("transformer.wpe.weight").any()
+    save_file(sd, str(tmp_path / "nope" / "model.safetensors"))
+    ck = load_checkpoint(tmp_path / "nope")
+    assert ck.nope and any("no transformer.wpe.weight" in n for n in ck.notes)
+    assert torch.equal(ck.model()(ids()), nope(ids()))
 
 
 def test_missing_unexpected_and_misshapen_keys_are_named(tmp_path):

@@ -5,12 +5,21 @@ single weights file (.safetensors, or a torch.save pickle: .bin/.pt/.pth) holdin
 with or without the `transformer.` prefix (also under "state_dict"/"model", or with DDP's
 `module.` prefix). Pickles load only with `weights_only=True`: a pickle that needs any other
 class or function is refused, and nothing in it runs. A checkpoint without
-`transformer.wpe.weight` is NoPE — never given a table. Every mistake is a UserError naming
-the keys at fault.
+`transformer.wpe.weight` is NoPE — never given a table; one whose config.json says
+position_encoding "nope" may hold an all-zero table (what save_pretrained writes for transformers),
+read as no table; a non-zero one is refused. Also read: a TransformerLens state dict
+(torch_bridge.transformer_lens converts it), and a hub-cache snapshot (torch_bridge.hf.resolve).
+Every mistake is a UserError naming the keys at fault.
+
+Order of checks (nothing is sized from a file before it is checked): the file's size against the
+memory available; config.json's types and ranges (torch_bridge.config.config_problems); the tensor
+names (strings, layer indices below MAX_LAYERS — from the safetensors header before any tensor is
+read); then shapes against the config, dtypes, and finiteness (NaN/±Inf refused with the tensor name).
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import re
@@ -23,13 +32,15 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from torch_bridge.config import BINARY_HEAD, NOPE, APE, GPT2Config
+from torch_bridge.config import (APE, BINARY_HEAD, MAX_HEADS, MAX_LAYERS, MAX_POSITIONS, MAX_VOCAB, MAX_WIDTH, NOPE,
+                                  GPT2Config, config_problems, is_int)
 from verify.problems import Problem, UserError
 
 SAFETENSORS = "model.safetensors"
 PICKLE = "pytorch_model.bin"
 CONFIG = "config.json"
 _BUFFERS = re.compile(r"^transformer\.h\.\d+\.attn\.(bias|masked_bias)$")
+_LAYER = re.compile(r"^(?:module\.)?(?:transformer\.)?h\.(\d+)\.")
 _GPT2_ROOTS = ("wte.", "wpe.", "h.", "ln_f.")
 _FOREIGN = {  # key fragment -> architecture, for a message a person can act on
     "embed_tokens": "LLaMA/Mistral-style decoder", "self_attn.q_proj": "LLaMA/OPT-style decoder",
@@ -100,6 +111,9 @@ def _read_safetensors(path: Path) -> Dict[str, torch.Tensor]:
                         f"{int.from_bytes(head, 'little') if len(head) == 8 else '?'} header bytes, "
                         f"the file has {size} bytes)")
     try:
+        from safetensors import safe_open
+        with safe_open(str(path), framework="pt", device="cpu") as f:   # the header only: names and shapes
+            _check_names(list(f.keys()), str(path))
         return load_file(str(path), device="cpu")
     except (SafetensorError, ValueError, OSError, RuntimeError) as ex:
         raise UserError(f"{path}: corrupt or truncated safetensors file ({ex})") from None
@@ -125,7 +139,47 @@ def _read_pickle(path: Path) -> Dict[str, torch.Tensor]:
             break
     if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):
         raise UserError(f"{path}: expected a state dict (names -> tensors), found {type(obj).__name__}")
+    _check_names(list(obj), str(path))
     return obj
+
+
+def _check_names(keys, where: str) -> None:
+    """Before anything is sized from the names: every name is a string and no layer index is absurd
+    (a 7 kB file naming transformer.h.999999999 must not make anything loop over a billion layers)."""
+    bad = [k for k in keys if not isinstance(k, str)]
+    if bad:
+        raise UserError(f"{where}: tensor names must be strings; found {', '.join(repr(k) for k in bad[:5])}"
+                        f"{' …' if len(bad) > 5 else ''}")
+    for k in keys:
+        m = _LAYER.match(k)
+        if m and int(m.group(1)) >= MAX_LAYERS:
+            raise UserError(f"{where}: {k!r} names layer {m.group(1)}, beyond the {MAX_LAYERS} layers this toolkit "
+                            f"reads (transformer.h.0 … transformer.h.{MAX_LAYERS - 1})")
+
+
+def _check_memory(path: Path) -> None:
+    """Reading a weights file holds it in memory and converts it to float32: refuse before reading when
+    that estimate exceeds the memory available."""
+    size = path.stat().st_size
+    need = 3 * size
+    free = _available_memory()
+    if free is not None and need > free:
+        raise UserError(f"{path}: reading this {size / 2**30:.1f} GiB file needs about {need / 2**30:.1f} GiB of "
+                        f"memory (the file, and float32 copies), more than the {free / 2**30:.1f} GiB available")
+
+
+def _available_memory() -> Optional[int]:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _normalize(raw: Dict[str, torch.Tensor], where: str) -> Tuple[Dict[str, torch.Tensor], list]:
@@ -166,14 +220,17 @@ def _read_config(path: Path) -> dict:
     if model_type != "gpt2":
         raise UserError(f"{path}: a checkpoint of another architecture (model_type {model_type!r}); "
                         "this toolkit reads GPT-2 (model_type 'gpt2')")
+    from torch_bridge.model import _ACTIVATIONS
+    problems = config_problems(cfg, tuple(_ACTIVATIONS))
+    if problems:
+        raise UserError(f"{path}: invalid config.json", [Problem(None, what) for _, what in problems])
     return cfg
 
 
 def load_checkpoint(path, n_head: Optional[int] = None) -> Checkpoint:
     """A Hugging Face folder or a single weights file -> a validated Checkpoint."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file or folder")
+    from torch_bridge import hf
+    path = hf.resolve(path)     # a hub-cache repo folder or a cached ORG/NAME -> its snapshot; never downloads
     cfg_json: dict = {}
     if path.is_dir():
         if (path / CONFIG).exists():
@@ -192,6 +249,9 @@ def load_checkpoint(path, n_head: Optional[int] = None) -> Checkpoint:
         weights = path
         if (path.parent / CONFIG).exists() and path.name in (SAFETENSORS, PICKLE):
             cfg_json = _read_config(path.parent / CONFIG)
+    if not weights.is_file():
+        raise UserError(f"{weights}: not a file")
+    _check_memory(weights)
     if weights.suffix == ".safetensors":
         raw, fmt = _read_safetensors(weights), "safetensors"
     else:
@@ -201,7 +261,15 @@ def load_checkpoint(path, n_head: Optional[int] = None) -> Checkpoint:
             raw, fmt = _read_safetensors(weights), "safetensors"   # a safetensors file with another name
         else:
             raw, fmt = _read_pickle(weights), "pickle (weights_only)"
+    from torch_bridge import transformer_lens
+    tl_notes = []
+    if transformer_lens.is_transformer_lens(raw):
+        raw, tl_heads, tl_notes = transformer_lens.to_gpt2(raw, str(weights))
+        if n_head is not None and n_head != tl_heads:
+            raise UserError(f"{weights}: --heads {n_head}, but its attn.W_Q holds {tl_heads} heads")
+        n_head, fmt = tl_heads, fmt + ", TransformerLens names"
     state, notes = _normalize(raw, str(weights))
+    notes = tl_notes + notes
     cfg = _config(state, cfg_json, n_head, str(path), notes)
     _validate(state, cfg, str(weights))
     state = {k: v.float() for k, v in state.items()}
@@ -211,14 +279,26 @@ def load_checkpoint(path, n_head: Optional[int] = None) -> Checkpoint:
 def _config(state, cfg_json: dict, n_head: Optional[int], where: str, notes: list) -> GPT2Config:
     wte = state.get("transformer.wte.weight")
     if wte is None or wte.ndim != 2:
-        raise UserError(f"{where}: missing transformer.wte.weight (the token embedding, vocab × d)")
-    vocab, d = wte.shape
+        raise UserError(f"{where}: missing transformer.wte.weight (the token embedding, vocab × d)"
+                        + ("" if wte is None else f"; found a tensor of shape {tuple(wte.shape)}"))
+    vocab, d = (int(x) for x in wte.shape)
+    if not (1 <= vocab <= MAX_VOCAB and 1 <= d <= MAX_WIDTH):
+        raise UserError(f"{where}: transformer.wte.weight has shape {(vocab, d)}; expected vocab in 1..{MAX_VOCAB} "
+                        f"and width d in 1..{MAX_WIDTH}")
     layers = sorted({int(m.group(1)) for k in state for m in [re.match(r"transformer\.h\.(\d+)\.", k)] if m})
     n_layer = (layers[-1] + 1) if layers else 0
+    if n_layer == 0:
+        raise UserError(f"{where}: no transformer blocks (no transformer.h.0.* tensors): nothing to read or audit")
     if cfg_json.get("n_layer", n_layer) != n_layer:
         raise UserError(f"{where}: config.json says n_layer={cfg_json['n_layer']} but the weights have "
                         f"{n_layer} layers (transformer.h.0 … transformer.h.{n_layer - 1})")
-    heads = n_head or cfg_json.get("n_head")
+    for key, got in (("n_embd", d), ("vocab_size", vocab)):
+        if key in cfg_json and cfg_json[key] != got:
+            raise UserError(f"{where}: config.json says {key}={cfg_json[key]} but transformer.wte.weight has "
+                            f"shape {(vocab, d)}")
+    if n_head is not None and (not is_int(n_head) or not 1 <= n_head <= MAX_HEADS):
+        raise UserError(f"--heads must be an integer in 1..{MAX_HEADS}, not {n_head!r}")
+    heads = n_head if n_head is not None else cfg_json.get("n_head")
     if heads is None:
         raise UserError(f"{where}: no config.json, so the number of heads is unknown; pass it (--heads N)")
     if d % heads:
@@ -229,20 +309,41 @@ def _config(state, cfg_json: dict, n_head: Optional[int], where: str, notes: lis
         if encoding != NOPE:
             notes.append("no transformer.wpe.weight: read as NoPE (no position table is invented)")
         encoding = NOPE
-    elif encoding == NOPE:
-        raise UserError(f"{where}: config.json says position_encoding 'nope' but the weights hold "
-                        "transformer.wpe.weight")
-    n_positions = state["transformer.wpe.weight"].shape[0] if has_table else cfg_json.get("n_positions", 1024)
+    elif encoding != NOPE and "position_encoding" not in cfg_json and state["transformer.wpe.weight"].numel() > 0 \
+            and bool((state["transformer.wpe.weight"] == 0).all()):
+        notes.append("transformer.wpe.weight is all zero and config.json names no position_encoding: read as NoPE "
+                     "(a zero table adds nothing)")
+        encoding = NOPE
+    if has_table and encoding == NOPE:
+        table = state["transformer.wpe.weight"]
+        if table.ndim != 2 or table.shape[1] != d or not bool((table == 0).all()):
+            raise UserError(f"{where}: config.json says position_encoding 'nope' but the weights hold a non-zero "
+                            "transformer.wpe.weight (a NoPE checkpoint carries no table, or an all-zero one "
+                            "written for transformers)")
+        if cfg_json.get("n_positions", table.shape[0]) != table.shape[0]:
+            raise UserError(f"{where}: config.json says n_positions={cfg_json['n_positions']} but the zero "
+                            f"transformer.wpe.weight has {table.shape[0]} rows")
+        state.pop("transformer.wpe.weight")   # the zero table of a NoPE save: no table, as NoPE has none
+        has_table = False
+    n_positions = int(state["transformer.wpe.weight"].shape[0]) if has_table else cfg_json.get("n_positions", 1024)
+    if has_table:
+        if not 1 <= n_positions <= MAX_POSITIONS:
+            raise UserError(f"{where}: transformer.wpe.weight has {n_positions} rows; expected 1..{MAX_POSITIONS}")
+        if cfg_json.get("n_positions", n_positions) != n_positions:
+            raise UserError(f"{where}: config.json says n_positions={cfg_json['n_positions']} but "
+                            f"transformer.wpe.weight has {n_positions} rows")
     inner = cfg_json.get("n_inner")
-    if inner is None and "transformer.h.0.mlp.c_fc.weight" in state:
-        inner = state["transformer.h.0.mlp.c_fc.weight"].shape[1]
+    fc = state.get("transformer.h.0.mlp.c_fc.weight")
+    if inner is None and fc is not None and fc.ndim == 2 and fc.shape[1] >= 1:
+        inner = int(fc.shape[1])
     head = BINARY_HEAD if "classifier.weight" in state else cfg_json.get("head", "lm")
     return GPT2Config(vocab_size=vocab, n_positions=n_positions, n_embd=d, n_layer=n_layer, n_head=heads,
                       n_inner=inner if inner != 4 * d else None,
                       activation_function=cfg_json.get("activation_function", "gelu_new"),
                       layer_norm_epsilon=cfg_json.get("layer_norm_epsilon", 1e-5),
                       position_encoding=encoding, regularizer_lambda=cfg_json.get("regularizer_lambda", 0.0),
-                      head=head, tokens=tuple(cfg_json.get("tokens", ())))
+                      head=head, tokens=tuple(cfg_json.get("tokens", ())),
+                      **{k: cfg_json[k] for k in ("bos_token", "sep_token", "eos_token") if cfg_json.get(k) is not None})
 
 
 def _validate(state, cfg: GPT2Config, where: str) -> None:
@@ -267,21 +368,42 @@ def _validate(state, cfg: GPT2Config, where: str) -> None:
     if problems:
         raise UserError(f"{where}: not a valid GPT-2 checkpoint "
                         f"({cfg.n_layer} layers, d={cfg.n_embd}, {cfg.n_head} heads)", problems)
+    nonfinite = [(k, int((~torch.isfinite(v)).sum())) for k, v in state.items() if not bool(torch.isfinite(v).all())]
+    if nonfinite:
+        raise UserError(f"{where}: non-finite weights (NaN or ±Inf); nothing measured on them would mean anything",
+                        [Problem(None, f"{k}: {n} of {state[k].numel()} entries are NaN or ±Inf")
+                         for k, n in nonfinite[:8]]
+                        + ([Problem(None, f"… and {len(nonfinite) - 8} more tensors")] if len(nonfinite) > 8 else []))
 
 
 # ------------------------------------------------------------------------------------ writing
-def save_pretrained(model, out_dir, extra_json: Optional[Dict[str, object]] = None) -> Path:
-    """A Hugging Face folder (config.json + model.safetensors, lm_head left tied) plus extra JSON
-    files; written to a temporary folder first and renamed, so a failure leaves nothing half-written."""
+def save_pretrained(model, out_dir, extra_json: Optional[Dict[str, object]] = None,
+                    notes: Optional[list] = None) -> Path:
+    """A Hugging Face folder: config.json + model.safetensors (lm_head left tied; NoPE with an all-zero
+    wpe, see GPT2.hf_state_dict), generation_config.json (LM head with an <eos>), tokenizer.json +
+    tokenizer_config.json (torch_bridge.hf; skipped with a note when tokenizers/transformers are not
+    installed), plus extra JSON files. Written to a temporary folder first and renamed, so a failure
+    leaves nothing half-written. What was not written is appended to `notes` (when given) and logged."""
     from safetensors.torch import save_file
+    from torch_bridge import hf
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out}: exists and is not empty; choose another output folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    said, quiet = [], None
     try:
         (tmp / CONFIG).write_text(json.dumps(model.config.to_json(), indent=2))
         save_file(model.hf_state_dict(), str(tmp / SAFETENSORS), metadata={"format": "pt"})
+        gen = hf.generation_config(model.config)
+        if gen is not None:
+            (tmp / hf.GENERATION_CONFIG).write_text(json.dumps(gen, indent=2))
+        if hf.tokenizer_problem(list(model.config.tokens)) is None:   # a model with a task's tokens
+            why = hf.write_tokenizer(model.config, tmp)
+            if why is not None:
+                said.append(why)
+        else:   # e.g. a bare test model: nothing to tokenize, nothing to warn about
+            quiet = f"no tokenizer written: {hf.tokenizer_problem(list(model.config.tokens))}"
         for name, data in (extra_json or {}).items():
             (tmp / name).write_text(json.dumps(data, indent=2, default=str))
         if out.exists():
@@ -290,4 +412,8 @@ def save_pretrained(model, out_dir, extra_json: Optional[Dict[str, object]] = No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    for note in said:
+        logging.getLogger("torch_bridge").warning("%s: %s", out, note)
+    if notes is not None:
+        notes.extend(said + ([quiet] if quiet else []))
     return out

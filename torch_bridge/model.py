@@ -1,7 +1,8 @@
 """GPT-2 as in the paper's experiments (SPEC §5): learned position table `wpe`, pre-LayerNorm,
 GELU MLP of width 4d, tied embeddings, no dropout. Parameter names and shapes are exactly those
 of Hugging Face's GPT2LMHeadModel (Conv1D weights stored in × out, applied as x @ W), so a
-state dict moves both ways. NoPE has no `wpe` parameter at all (never a zero or random table).
+state dict moves both ways. NoPE has no `wpe` parameter at all (never a zero or random table);
+only the saved file carries an all-zero table, for transformers (hf_state_dict).
 """
 from __future__ import annotations
 
@@ -127,8 +128,34 @@ class GPT2(nn.Module):
         return h @ self.transformer.wte.weight.T
 
     def hf_state_dict(self) -> dict:
-        """The state dict with Hugging Face's names, `lm_head.weight` left out (tied, as save_pretrained does)."""
-        return {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        """The state dict with Hugging Face's names, `lm_head.weight` left out (tied, as save_pretrained does).
+        NoPE adds an all-zero `transformer.wpe.weight` (n_positions × d): transformers' GPT-2 always adds a
+        position table, and a zero one adds nothing, so its logits equal ours; config.json's
+        position_encoding "nope" tells our loader to read it as no table."""
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        if self.transformer.wpe is None:
+            state["transformer.wpe.weight"] = torch.zeros(self.config.n_positions, self.config.n_embd,
+                                                          dtype=self.transformer.wte.weight.dtype)
+        return state
+
+    @torch.no_grad()
+    def greedy_decode(self, prompt: torch.Tensor, max_new_tokens: int, eos_id: Optional[int] = None) -> list:
+        """The toolkit's own greedy decoding (LM head): per prompt row (batch, n), append the argmax token
+        until `eos_id` (kept) or max_new_tokens or the table's end; returns one list of ids per row."""
+        if self.classifier is not None:
+            raise ValueError("greedy decoding needs the LM head; this model has a per-position classifier")
+        out = []
+        for row in prompt:
+            seq = row.tolist()
+            for _ in range(max_new_tokens):
+                if self.transformer.wpe is not None and len(seq) >= self.config.n_positions:
+                    break
+                nxt = int(self(torch.tensor([seq]))[0, -1].argmax())
+                seq.append(nxt)
+                if nxt == eos_id:
+                    break
+            out.append(seq)
+        return out
 
     def positional_penalty(self) -> torch.Tensor:
         """The practical regularizer (SPEC §3), differentiable; 0 for NoPE."""

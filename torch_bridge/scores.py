@@ -14,11 +14,15 @@ fits exactly, ≈ 1 = no trace of it (what a random matrix gives).
 - A head is PERIODIC with Δ when A[i, j] depends only on (i mod Δ, j mod Δ) — what a periodic
   table gives: head_periodic_residual(Δ) = ‖A − class means‖² / ‖A‖².
 - PERIODIC + LOCAL: A ≈ (doubly periodic) + (banded Toeplitz), fitted by alternating projections.
+- The table as a periodic part plus a remainder (table_split): the coordinates whose own periodic
+  residual at a common Δ is within the threshold, and the rest — SPEC §2's finite realization keeps
+  the periodic part of p_i and realizes φ by extra (e.g. one-hot) coordinates; the audit then asks
+  LOCAL of what each head's product adds beyond the periodic part's own product.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -37,6 +41,8 @@ class Thresholds:
     radius_tolerance: float = 1e-3   # τ = the smallest radius whose local fit is within this of the best one
     period_gain: float = 0.01        # a head period Δ is tried in the joint fit only if it explains this much
                                      # more energy than every proper divisor of Δ
+    share: float = 0.1               # a head has no positional dependence when its positional terms' RMS is at
+                                     # most this fraction of its token–token RMS (PositionalShare; --share-threshold)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -271,3 +277,132 @@ def _joint(stack: np.ndarray, delta: int, th: Thresholds):
         joint = float(joint_residuals(stack[x:x + 1], delta, hi, th.joint_iterations)[0])
         results.append(("periodic+local", hi, joint, float(wl[x, hi])))
     return results
+
+
+@dataclass(frozen=True)
+class TableSplit:
+    """The table as a periodic part plus a remainder, coordinate by coordinate (SPEC §2's finite
+    realization keeps the periodic part of p_i and realizes φ with extra coordinates): the periodic
+    coordinates repeat with a common period Δ; the others are the remainder."""
+
+    period: int
+    periodic_columns: Tuple[int, ...]
+    remainder_columns: Tuple[int, ...]
+    residual: float                  # the largest periodic residual among the periodic coordinates at Δ
+
+    def as_dict(self) -> dict:
+        return {"period": self.period, "periodic_coordinates": len(self.periodic_columns),
+                "remainder_coordinates": len(self.remainder_columns), "residual": self.residual,
+                "remainder_columns_first_16": list(self.remainder_columns[:16])}
+
+
+def table_split(table: np.ndarray, th: Thresholds = Thresholds(), max_period: int = 64) -> Optional[TableSplit]:
+    """The Δ (1..min(max_period, N/2)) whose periodic coordinates carry the most centred energy (the
+    smallest such Δ on ties), each coordinate's residual as in table_periodicity; constant coordinates
+    are periodic. None when no coordinate varies or the whole table is one part."""
+    p = np.asarray(table, dtype=np.float64)
+    n, d = p.shape
+    var = ((p - p.mean(axis=0)) ** 2).sum(axis=0)
+    if n < 2 or var.sum() <= 0:
+        return None
+    best = None
+    for delta in range(1, max(1, min(max_period, th.max_period, n // 2)) + 1):
+        diff = ((p[delta:] - p[:-delta]) ** 2).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = np.where(var > 0, diff / (2 * (n - delta) / n * np.where(var > 0, var, 1.0)), 0.0)
+        ok = res <= th.residual
+        energy = float(var[ok].sum())
+        if best is None or energy > best[0] * (1 + 1e-9) + 1e-300:
+            best = (energy, delta, ok, float(res[ok].max()) if ok.any() else 0.0)
+    _, delta, ok, residual = best
+    if ok.all() or not ok.any():
+        return None
+    return TableSplit(delta, tuple(int(c) for c in np.flatnonzero(ok)), tuple(int(c) for c in np.flatnonzero(~ok)),
+                      residual)
+
+
+@dataclass(frozen=True)
+class PositionalShare:
+    """A head's attention logit on its own inputs, split into terms [decision, documented]: with p̄ the mean
+    table row, P̃ = P − p̄ (what varies with position) and Ẽ = E + p̄ (the token embeddings with the constant
+    part of the table), the logit of query (token a, position i) on key (b, j), i ≥ j, is
+      (Ẽ_a + P̃_i) Wq Wkᵀ (Ẽ_b + P̃_j)ᵀ = tt(a, b) + tp(a, j) + pt(i, b) + pp(i, j).
+    RMS of each term over every token pair (a, b) and causal position pair (i ≥ j), uniformly;
+    share = √(pp² + tp² + pt²) / tt (RMS values; cross-correlations between the terms ignored).
+    LayerNorm, biases and 1/√dh are ignored (the last cancels in the ratios)."""
+
+    tt: float
+    pp: float
+    tp: float                        # token query, position key
+    pt: float                        # position query, token key
+    share: float                     # inf when tt = 0 and some positional term is not
+
+    @property
+    def position_position(self) -> float:
+        return _ratio(self.pp, self.tt)
+
+    @property
+    def position_token(self) -> float:
+        return _ratio(float(np.hypot(self.tp, self.pt)), self.tt)
+
+    def as_dict(self) -> dict:
+        return {"token_token_rms": self.tt, "position_position_rms": self.pp, "token_position_rms": self.tp,
+                "position_token_rms": self.pt, "share": self.share,
+                "position_position_share": self.position_position, "position_token_share": self.position_token}
+
+
+def _ratio(x: float, y: float) -> float:
+    if y > 0:
+        return x / y
+    return 0.0 if x == 0 else float("inf")
+
+
+def token_gram(table: np.ndarray, embeddings: np.ndarray) -> Tuple[np.ndarray, int]:
+    """(ẼᵀẼ, V) with Ẽ = E + p̄: all that the shares need of the vocabulary (d × d, computed once per audit —
+    GPT-2's 50257 × 768 embedding is then never multiplied by a head's maps)."""
+    e = np.asarray(embeddings, np.float64) + np.asarray(table, np.float64).mean(axis=0)
+    return e.T @ e, int(e.shape[0])
+
+
+def positional_shares(table: np.ndarray, gram: Tuple[np.ndarray, int], wq: np.ndarray, wk: np.ndarray,
+                      heads: int) -> list:
+    """PositionalShare for `heads` heads whose query/key maps are the column blocks of wq, wk (d × heads·dh);
+    gram = token_gram(table, E). Sums by Gram matrices (no V × V, V × d·H or per-pair arrays):
+    Σ_{a,b} (q_a·k_b)² = tr(QᵀQ KᵀK) with QᵀQ = Wqᵀ (ẼᵀẼ) Wq."""
+    p = np.asarray(table, np.float64)
+    g, v = gram
+    wq, wk = np.asarray(wq, np.float64), np.asarray(wk, np.float64)
+    n = p.shape[0]
+    pc = p - p.mean(axis=0)
+    dh = wq.shape[1] // heads
+    blocks = lambda m: np.stack([m[h * dh:(h + 1) * dh, h * dh:(h + 1) * dh] for h in range(heads)])
+    gqe, gke = blocks(wq.T @ g @ wq), blocks(wk.T @ g @ wk)                     # (H, dh, dh)
+    split = lambda x: x.reshape(x.shape[0], heads, dh).transpose(1, 0, 2)      # (H, N, dh)
+    qp, kp = split(pc @ wq), split(pc @ wk)
+    pairs = n * (n + 1) / 2
+    tt = np.einsum("hde,hed->h", gqe, gke) / (v * v)
+    key_w = (n - np.arange(n)).astype(np.float64)       # key position j is paired with N − j queries
+    query_w = (np.arange(n) + 1).astype(np.float64)     # query position i with i + 1 keys
+    tp = np.einsum("j,hjd,hde,hje->h", key_w, kp, gqe, kp) / (v * pairs)
+    pt = np.einsum("i,hid,hde,hie->h", query_w, qp, gke, qp) / (v * pairs)
+    lower = np.tri(n, dtype=bool)
+    pp = np.array([float(((qp[h] @ kp[h].T)[lower] ** 2).sum()) for h in range(heads)]) / pairs
+    out = []
+    for h in range(heads):
+        r = [float(np.sqrt(max(x, 0.0))) for x in (tt[h], pp[h], tp[h], pt[h])]
+        out.append(PositionalShare(*r, _ratio(float(np.sqrt(max(pp[h] + tp[h] + pt[h], 0.0))), r[0])))
+    return out
+
+
+def reader_shares(table: np.ndarray, gram: Tuple[np.ndarray, int], readers) -> dict:
+    """For each other reader W of the residual stream (value maps, MLP inputs): RMS of P̃ W over positions
+    relative to RMS of Ẽ W over tokens (P̃, Ẽ as in PositionalShare; ‖ẼW‖² = tr(Wᵀ ẼᵀẼ W))."""
+    p = np.asarray(table, np.float64)
+    pc = p - p.mean(axis=0)
+    g, v = gram
+    out = {}
+    for name, w in readers:
+        w = np.asarray(w, np.float64)
+        token = float(np.sqrt(max(float((w * (g @ w)).sum()), 0.0) / (v * w.shape[1])))
+        out[name] = _ratio(float(np.sqrt(((pc @ w) ** 2).mean())), token)
+    return out

@@ -1,5 +1,10 @@
 """`verify audit CHECKPOINT`: PERIODIC / LOCAL scores of a GPT-2 checkpoint's positional parts
-(torch_bridge.audit). torch is imported inside the command only."""
+(torch_bridge.audit). torch is imported inside the command only.
+
+CHECKPOINT: a Hugging Face folder (ours or one saved by transformers: model.safetensors, or
+pytorch_model.bin read with weights_only), a weights file, a TransformerLens state dict, a hub-cache
+snapshot (models--ORG--NAME/…, or a cached ORG/NAME; nothing is downloaded), or `verify compile --out`'s
+T_N (.npz / .safetensors with verify.limit.io's keys; a banded T_N is audited in its dense form)."""
 from __future__ import annotations
 
 import os
@@ -16,11 +21,18 @@ from verify.commands._common import console, emit_json
 def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit_cmd(
-        checkpoint: Path = typer.Argument(..., help="a Hugging Face folder or a weights file (.safetensors/.bin/.pt)"),
+        checkpoint: Path = typer.Argument(..., help="a Hugging Face folder, a weights file (.safetensors/.bin/.pt), a "
+                                          "TransformerLens state dict, a hub-cache snapshot, or compile --out's T_N"),
         plot: Optional[Path] = typer.Option(None, "--plot", help="write PNG heatmaps into this folder"),
         heads: Optional[int] = typer.Option(None, "--heads", help="number of heads (when there is no config.json)"),
         residual: float = typer.Option(0.05, "--residual", help="a structure fits when its relative residual <= this"),
         window: int = typer.Option(256, "--window", help="positions used by the periodic and joint head fits"),
+        max_positions: Optional[int] = typer.Option(None, "--max-positions",
+                                                    help="audit only the first K positions of the table "
+                                                         "(default: all; the N × N matrices must fit in memory)"),
+        share_threshold: float = typer.Option(0.1, "--share-threshold",
+                                              help="a head has no positional dependence when its positional "
+                                                   "terms' RMS is at most this fraction of its token–token RMS"),
         exact: bool = typer.Option(False, "--exact", help="also run verify.limit.conditions' exact (tolerance) "
                                    "checks per head — for constructed weights; slower"),
         json_out: bool = typer.Option(False, "--json"),
@@ -29,46 +41,52 @@ def register(app: typer.Typer) -> None:
         the practical regularizer, best period, and a verdict per head and overall."""
         from verify.commands.train import _progress, need_torch
         need_torch()
-        from torch_bridge.audit import audit_gpt2, plot as make_plots
-        from torch_bridge.checkpoint import load_checkpoint
-        from torch_bridge.scores import Thresholds
-        from verify.problems import UserError
-        if not 0 < residual < 1:
-            raise UserError("--residual must lie in (0, 1)")
-        ck = load_checkpoint(checkpoint, n_head=heads)
-        cfg = ck.config
-        th = Thresholds(residual=residual, window=max(8, window))
-        shape = {"layers": cfg.n_layer, "heads": cfg.n_head, "d": cfg.n_embd, "positions": cfg.n_positions,
-                 "position_encoding": cfg.position_encoding, "file_format": ck.file_format}
+        from torch_bridge.audit import audit_checkpoint, check_options
+        if plot is not None:  # the destination is checked before the checkpoint is read (verify.outputs)
+            from verify.outputs import check_folder_target
+            check_folder_target(plot, "--plot", nonempty_ok=True)
+        check_options(residual, window, max_positions, share_threshold)
         with _progress() as progress:
-            task = progress.add_task("audit heads", total=cfg.n_layer * cfg.n_head, info="")
-            report, logits = audit_gpt2(ck.position_table(), [ck.c_attn(l) for l in range(cfg.n_layer)], cfg.n_head,
-                                        thresholds=th, source=str(checkpoint), shape=shape, notes=ck.notes,
-                                        keep_logits=plot is not None, exact=exact,
-                                        on_head=lambda k: progress.update(task, advance=k))
+            report, logits, table = audit_checkpoint(checkpoint, heads=heads, residual=residual, window=window,
+                                                     max_positions=max_positions, share_threshold=share_threshold,
+                                                     exact=exact, keep_logits=plot is not None, progress=progress)
         written = []
         if plot is not None:
-            written = _write_plots(report, logits, ck.position_table(), plot, make_plots)
+            import torch_bridge.audit as audit_module   # looked up at call time (tests replace it)
+            written = _write_plots(report, logits, table, plot, audit_module.plot)
         data = {**report.as_dict(), "plots": written}
         if json_out:
             emit_json(data)
-            return
-        _render(report, written)
+        else:
+            _render(report, written)
+        if report.kind == "unknown":
+            raise typer.Exit(3)
 
 
 def _write_plots(report, logits, table, folder: Path, make_plots):
-    """Plots go to a temporary folder first and are moved in at the end: nothing half-written."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".audit-plots.", dir=folder.parent))
+    """Plots are drawn in a temporary folder and moved in at the end (verify.outputs): a failure leaves
+    nothing — no half-written image, no folder created for them."""
+    from verify.outputs import ENVIRONMENT_ERRNOS, staged_folder
+    from verify.problems import UserError
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        with staged_folder(folder, "--plot") as tmp:
+            names = [Path(f).name for f in make_plots(report, logits, table, tmp)]
+        return [str(folder / name) for name in names]
+    tmp = Path(tempfile.mkdtemp(prefix=".audit-plots.", suffix=".tmp", dir=folder))
     try:
-        files = make_plots(report, logits, table, tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        moved = []
-        for f in files:
-            dest = folder / Path(f).name
-            os.replace(f, dest)
-            moved.append(str(dest))
-        return moved
+        try:
+            files = make_plots(report, logits, table, tmp)
+            moved = []
+            for f in files:
+                dest = folder / Path(f).name
+                os.replace(f, dest)
+                moved.append(str(dest))
+            return moved
+        except OSError as err:
+            if err.errno in ENVIRONMENT_ERRNOS:
+                raise UserError(f"--plot {str(folder)!r}: cannot write ({err.strerror or err}); "
+                                f"nothing was written") from None
+            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -81,19 +99,38 @@ def _render(report, written) -> None:
         c.print(f"note: {note}")
     if report.table is not None:
         t = report.table
-        c.print(f"position table: best period Δ = {t.best_period}, residual {t.residual:.3g} "
+        c.print(f"PERIODIC (the table as a whole): best period Δ = {t.best_period}, residual {t.residual:.3g} "
                 f"({'periodic' if t.periodic else 'not periodic'})")
+        if report.split is not None:
+            sp = report.split
+            c.print(f"periodic part: {len(sp.periodic_columns)} coordinates repeating with Δ = {sp.period}; "
+                    f"remainder: {len(sp.remainder_columns)} coordinates")
     if report.heads:
+        split = report.split is not None
         table = Table("layer", "head", "verdict", "τ", "Δ", "local res", "periodic res", "joint res", "RMS",
-                      "reg. term", title="heads (layer 0 exact; deeper layers approximate)")
+                      "reg. term", "pos. share", *(["remainder (τ)"] if split else []),
+                      title="heads (layer 0 exact; deeper layers approximate)")
         for h in report.heads:
             s = h.scores
+            rest = []
+            if split:
+                r = h.remainder
+                tau = "" if r is None or r.radius is None or r.kind != "local" else f" ({r.radius})"
+                rest = ["" if r is None else r.kind + tau]
             table.add_row(str(h.layer) + ("~" if h.approximate else ""), str(h.head), s.kind,
-                          "" if s.radius is None else str(s.radius), "" if s.period is None else str(s.period),
+                          str(s.radius) if s.kind in ("local", "periodic+local") else "",
+                          str(s.period) if s.kind in ("periodic", "periodic+local") else "",
                           f"{s.local_residual:.3g}", f"{s.periodic_residual:.3g}",
                           "" if s.joint_residual is None else f"{s.joint_residual:.3g}", f"{s.rms:.3g}",
-                          f"{s.penalty:.3g}")
+                          f"{s.penalty:.3g}", "" if h.share is None else f"{h.share.share:.3g}", *rest)
         c.print(table)
-    c.print(f"[bold]verdict: {report.kind}[/] — {report.summary}")
     for f in written:
         c.print(f"wrote {f}")
+    if report.reader_shares:
+        worst = max(report.reader_shares, key=report.reader_shares.get)
+        c.print(f"other readers of the table (value maps, MLP inputs): largest positional share "
+                f"{report.reader_shares[worst]:.3g} ({worst})")
+    for line in report.head_lines():
+        c.print(line, soft_wrap=True)
+    c.print(f"[bold]verdict: {report.kind}[/] — {report.summary}")
+    c.print(f"[bold]conditions:[/] {report.conditions}")
