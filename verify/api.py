@@ -454,15 +454,6 @@ def classify(target: Any, alphabet: Optional[Sequence[str]] = None, acceptance: 
                     f"{type(target).__name__}")
 
 
-class _Quiet:
-    """The progress interface the audit reports to, silent."""
-    def add_task(self, *args, **kwargs):
-        return 0
-
-    def update(self, *args, **kwargs):
-        pass
-
-
 def audit(checkpoint: Union[str, "os.PathLike[str]"], heads: Optional[int] = None, residual: float = 0.05,
           window: int = 256, max_positions: Optional[int] = None, share_threshold: float = 0.1,
           exact: bool = False):
@@ -472,41 +463,7 @@ def audit(checkpoint: Union[str, "os.PathLike[str]"], heads: Optional[int] = Non
     its "plots" list)."""
     from verify.commands.train import need_torch
     need_torch()   # UserError with the install hint when torch is missing
-    import torch_bridge.audit as audit_module
-    path = Path(checkpoint)
-    entry = getattr(audit_module, "audit_checkpoint", None)
-    if entry is not None:          # the bridge's own entry point (what the command calls), when it has one
-        result = entry(path, heads=heads, residual=residual, window=window, max_positions=max_positions,
-                       share_threshold=share_threshold, exact=exact)
-        return result[0] if isinstance(result, tuple) else result
-    # until then: the command's steps (verify/commands/audit.py), with its own helpers
-    from torch_bridge.checkpoint import load_checkpoint
-    from torch_bridge.scores import Thresholds
-    from verify.commands.audit import _audit_compiled, _check_memory, _compiled_file
-    if not 0 < residual < 1:
-        raise UserError("residual must lie in (0, 1)")
-    if window < 1:
-        raise UserError(f"window must be a positive integer, not {window}")
-    if max_positions is not None and max_positions < 2:
-        raise UserError(f"max_positions must be at least 2, not {max_positions}")
-    if not share_threshold >= 0 or share_threshold == float("inf"):
-        raise UserError(f"share_threshold must be a finite number >= 0, not {share_threshold}")
-    th = Thresholds(residual=residual, window=max(8, window), share=share_threshold)
-    if _compiled_file(path):
-        return _audit_compiled(path, th, max_positions, False, exact, _Quiet())[0]
-    ck = load_checkpoint(path, n_head=heads)
-    cfg = ck.config
-    table = ck.position_table()
-    if table is not None:
-        if max_positions is not None:
-            table = table[:max_positions]
-        _check_memory(table.shape[0], cfg.n_head)
-    shape = {"layers": cfg.n_layer, "heads": cfg.n_head, "d": cfg.n_embd, "positions": cfg.n_positions,
-             "audited_positions": None if table is None else int(table.shape[0]),
-             "position_encoding": cfg.position_encoding, "file_format": ck.file_format}
-    report, _ = audit_module.audit_gpt2(
-        table, [ck.c_attn(l) for l in range(cfg.n_layer)], cfg.n_head,
-        mlp_weights=[ck.array(f"transformer.h.{l}.mlp.c_fc.weight") for l in range(cfg.n_layer)],
-        embeddings=ck.array("transformer.wte.weight"), thresholds=th, source=str(checkpoint), shape=shape,
-        notes=ck.notes, exact=exact)
+    from torch_bridge.audit import audit_checkpoint
+    report = audit_checkpoint(Path(checkpoint), heads=heads, residual=residual, window=window,
+                              max_positions=max_positions, share_threshold=share_threshold, exact=exact)[0]
     return report
