@@ -45,6 +45,19 @@ def test_precedence_and_negative_constants():
     assert e.left.right == A.Sub(A.Ref("c"), A.IntConst(-1))
 
 
+def test_chains_associate_as_the_grammar_says():
+    """Chains are read by loops (no recursion per operator): implies and * to the right, the rest to the left."""
+    a, b, c, n = sym("a"), sym("b"), A.BoolConst(True), A.Count(sym("a"))
+    e = lambda body: parse_program(f'alphabet "a" "b"\naccept = {body}').outputs[0].expr  # noqa: E731
+    assert e('"a" implies "b" implies true') == implies(a, implies(b, c))
+    assert e('"a" or "b" or true') == or_(a, b, c) == A.Or(A.Or(a, b), c)
+    assert e('not not "a" and "b"') == A.And(not_(not_(a)), b)
+    assert e('#["a"] - 1 - 2 > 0').left == A.Sub(A.Sub(n, A.IntConst(1)), A.IntConst(2))
+    assert e('2 * 3 * #["a"] > 0').left == A.Scale(2, A.Scale(3, n))
+    assert e('#["a"] * 2 > 0').left == A.Scale(2, n)
+    assert e('-2 * #["a"] * 3 > 0').left == A.Scale(-2, A.Scale(3, n))
+
+
 @settings(max_examples=150, deadline=None)
 @given(programs())
 def test_print_then_parse_round_trips(program):
