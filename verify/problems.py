@@ -20,10 +20,10 @@ class Problem:
         if self.where and source_text is not None:
             src_lines = source_text.splitlines()
             if 1 <= self.where.line <= len(src_lines):
-                text = src_lines[self.where.line - 1]
+                text, column = _excerpt(src_lines[self.where.line - 1], self.where.column)
                 lines.append("    " + text)
-                width = max(1, min(self.where.length, max(1, len(text) - self.where.column + 1)))
-                lines.append("    " + " " * (self.where.column - 1) + "^" * width)
+                width = max(1, min(self.where.length, max(1, len(text) - column + 1), EXCERPT))
+                lines.append("    " + " " * (column - 1) + "^" * width)
         if self.why:
             lines.append(f"  why: {self.why}")
         return "\n".join(lines)
@@ -33,6 +33,21 @@ class Problem:
         if self.where:
             where = {"file": self.where.file, "line": self.where.line, "column": self.where.column}
         return {"where": where, "what": self.what, "why": self.why}
+
+
+EXCERPT = 120   # characters of a long source line shown around the column (a 1 MB one-line program)
+
+
+def _excerpt(text: str, column: int):
+    """(shown text, column within it): the whole line when short, else a window around the column
+    with "..." on the cut sides, so a message stays readable whatever the line's length."""
+    if len(text) <= EXCERPT + 40:
+        return text, column
+    start = max(0, min(column - 1 - EXCERPT // 2, len(text) - EXCERPT))
+    shown = text[start:start + EXCERPT]
+    prefix = "..." if start else ""
+    suffix = "..." if start + EXCERPT < len(text) else ""
+    return prefix + shown + suffix, column - start + len(prefix)
 
 
 class UserError(Exception):
