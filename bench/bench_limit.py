@@ -1,19 +1,25 @@
 """Benchmarks for verify.limit (figures printed, no timed asserts).
 
-    .venv/bin/python bench/bench_limit.py            # forward at 4096 + full Theorem 9 check
-    .venv/bin/python bench/bench_limit.py --quick    # forward only
-    .venv/bin/python bench/bench_limit.py --regularizers   # also the regularizer table, N = 64..4096
+    .venv/bin/python bench/bench_limit.py            # quick: forward at 4096, the two compile targets
+    .venv/bin/python bench/bench_limit.py --full     # also the full Theorem 9 check and the regularizer table
 
-Targets (issue 3): compiled Dyck-1 and majority on one input of length 4096 in under 2 s each;
-the full Theorem 9 check over the catalogue (SCOPE_FULL: every word up to length 12, sampled for
-larger alphabets, random words of length 100/500/2000) in under 3 minutes.
+Targets (issue 11 §5): `verify compile unique_copy --N 4096` under 10 s and 1 GB; `verify compile dyck1
+--N 65536` under 10 s; the regularizer table N = 64…4096 for every catalogue program under 60 s in total.
+(issue 3: compiled Dyck-1 and majority on one input of length 4096 in under 2 s each.) The compile runs
+are separate processes, timed with their peak memory (ru_maxrss of the child).
 """
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _forward_4096():
@@ -22,17 +28,13 @@ def _forward_4096():
     from verify.limit.compiler import compile_program
     from verify.limit.forward import forward
     programs = [("dyck1 (builder)", examples.dyck1()), ("binary majority (builder)", examples.majority())]
-    try:
-        from verify.catalogue import get_case
-        for name in ("dyck1", "bin_majority", "majority"):
-            programs.append((f"{name} (catalogue)", get_case(name).build_program()))
-    except Exception as err:  # pragma: no cover - catalogue missing
-        print("catalogue unavailable:", err)
+    from verify.catalogue import get_case
+    for name in ("dyck1", "bin_majority", "majority", "tomita4", "unique_copy"):
+        programs.append((f"{name} (catalogue)", get_case(name).build_program()))
     rng = np.random.default_rng(0)
     for label, program in programs:
         model = compile_program(program)
-        k = len(program.alphabet)
-        ids = rng.integers(0, k, (1, 4096))
+        ids = rng.integers(0, len(program.alphabet), (1, 4096))
         t = time.perf_counter()
         out = forward(model, ids)
         dt = time.perf_counter() - t
@@ -40,6 +42,24 @@ def _forward_4096():
         same = all((out.outputs[key] == ev.output(key)).all() for key in model.output_keys)
         print(f"forward, length 4096: {label:28s} {dt:7.3f} s  (layers {model.depth}, heads {model.total_heads}, "
               f"width {model.width}; equal to interpreter: {same})")
+
+
+def _compile(args, target_s, target_mb=None):
+    exe = str(ROOT / ".venv" / "bin" / "verify")
+    if not os.path.exists(exe):
+        exe = "verify"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run([exe, "compile", *args], capture_output=True, text=True, cwd=ROOT)
+    dt = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ok = dt < target_s and (target_mb is None or peak < target_mb)
+    print(f"verify compile {' '.join(args):28s} exit {proc.returncode}  {dt:6.1f} s (target {target_s} s)  "
+          f"peak {peak:6.0f} MiB{f' (target {target_mb})' if target_mb else ''}  "
+          f"{'met' if ok else 'NOT met'}{'' if before <= peak else ''}")
+    for line in proc.stdout.splitlines():
+        if line.startswith(("HOLDS", "REFUTED", "UNKNOWN", "    long lengths", "note")):
+            print("    " + line[:150])
 
 
 def _theorem9_full():
@@ -59,28 +79,26 @@ def _theorem9_full():
 def _regularizers(sizes=(64, 128, 256, 512, 1024, 2048, 4096)):
     from verify.catalogue import all_cases
     from verify.limit.compiler import compile_program
-    from verify.limit.regularizers import DEFAULT_THEORETICAL, nonlocal_example, nonperiodic_example, tabulate
-    print("regularizers of T_N (practical | theoretical) for N =", list(sizes))
+    from verify.limit.regularizers import DEFAULT_THEORETICAL, GROWING_EXAMPLES, tabulate
+    print(f"regularizers of the banded T_N (practical | theoretical {DEFAULT_THEORETICAL.name}) for N =", list(sizes))
     t0 = time.perf_counter()
     for case in all_cases():
         program = case.build_program()
         if program is None:
             continue
-        model = compile_program(program)
-        local_heads = sum(h.phi is not None for layer in model.layers for h in layer.heads)
-        # T_N stores an (N+1)² Toeplitz block per local head: keep memory in check for many-head models
-        use = [N for N in sizes if local_heads <= 4 or N <= 1024]
-        rows = tabulate(model, use)
-        print(f"  {case.name:24s} " + "  ".join(f"{r['practical']:.4g}|{r['theoretical']:.4g}" for r in rows)
-              + (f"   (N <= 1024: {local_heads} local heads)" if len(use) < len(sizes) else ""))
-    for label, make in (("non-local φ ≡ 1", nonlocal_example), ("non-periodic sinusoid", nonperiodic_example)):
-        print(f"  {label:24s} " + "  ".join(f"{DEFAULT_THEORETICAL(make(N)).total:.4g}" for N in sizes))
-    print(f"  ({time.perf_counter() - t0:.1f} s)")
+        rows = tabulate(compile_program(program), sizes)
+        print(f"  {case.name:24s} " + "  ".join(f"{r['practical']:.4g}|{r['theoretical']:.4g}" for r in rows))
+    print(f"  catalogue table: {time.perf_counter() - t0:.1f} s (target 60 s)")
+    for label, make in GROWING_EXAMPLES:
+        t = time.perf_counter()
+        print(f"  {label:42s} " + "  ".join(f"{DEFAULT_THEORETICAL(make(N)).total:.4g}" for N in sizes)
+              + f"   ({time.perf_counter() - t:.1f} s)")
 
 
 if __name__ == "__main__":
     _forward_4096()
-    if "--quick" not in sys.argv:
-        _theorem9_full()
-    if "--regularizers" in sys.argv:
+    _compile(["unique_copy", "--N", "4096"], 10, 1024)
+    _compile(["dyck1", "--N", "65536"], 10)
+    if "--full" in sys.argv:
         _regularizers()
+        _theorem9_full()

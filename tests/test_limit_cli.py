@@ -1,6 +1,8 @@
 """`verify compile` and `verify conditions`."""
 import json
 
+import pytest
+
 from verify.cli import main
 
 
@@ -19,9 +21,63 @@ def test_compile_json_and_out(tmp_path, capsys):
     assert main(["compile", src, "--N", "64", "--out", out, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["layers"] == 2 and data["period"] == 1 and data["radius"] == 0
-    assert data["limit_transformer"]["status"] == "holds"
+    assert data["limit_transformer"]["status"] == "holds" and data["limit_transformer"]["every_length"]
+    assert data["float64"]["status"] == "holds" and data["float64"]["horizon"] > 10 ** 6
     assert data["finite"]["agreement"]["status"] == "holds"
+    assert 16 * 64 in data["float64"]["evidence"]["checked_long_lengths"]
     assert (tmp_path / "t.npz").exists()
+
+
+GUARDED = 'alphabet "0" "1"\naccept = #["0" @ 0,1,2] < 3\n'
+
+
+def test_compile_separates_limit_float_and_finite(tmp_path, capsys):
+    src = _write(tmp_path, GUARDED)
+    assert main(["compile", src, "--N", "64"]) == 0
+    text = capsys.readouterr().out
+    assert "HOLDS (a) Limit Transformer" in text and "every length (infinite context)" in text
+    assert "sympy" in text and "(b) its float64 evaluation" in text and "(c) finite realization T_64" in text
+    assert "1,024" in text                                  # checked at 16·N
+    # fixed logits with a small λ: a finite, exact horizon — never a bare HOLDS
+    assert main(["compile", src, "--N", "64", "--logit-scale", "none", "--hardness", "20", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    T = data["limit_transformer"]["exact_horizon"]
+    assert data["limit_transformer"]["every_length"] is False and 100 < T < 1000
+    assert data["float64"]["horizon"] <= T and max(data["float64"]["evidence"]["checked_long_lengths"]) <= T
+    assert main(["compile", src, "--N", "64", "--logit-scale", "none", "--hardness", "20"]) == 0
+    assert f"HOLDS up to {T:,} (a)" in capsys.readouterr().out
+
+
+def test_compile_exit_codes(tmp_path, capsys):
+    src = _write(tmp_path, GUARDED)
+    # λ too small: the model is wrong at length 3 — refuted (1), with the input
+    assert main(["compile", src, "--N", "64", "--hardness", "2"]) == 1
+    text = capsys.readouterr().out
+    assert "REFUTED (a)" in text and "counterexample: 0 0 0 at position 3" in text
+    # λ = 4: the model works on every checked input, but nothing proves it: unknown (3), with the reason
+    assert main(["compile", src, "--N", "64", "--hardness", "4"]) == 3
+    text = capsys.readouterr().out
+    assert "leak bound does not hold" in text and "REFUTED" not in text
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--N", "0"], "--N"),
+    (["--N", "100000000000"], "--N"),
+    (["--logit-scale", "cubic"], "--logit-scale"),
+    (["--comparison", "sigmoid"], "--comparison"),
+    (["--slope", "nan"], "--slope"),
+    (["--hardness", "5000"], "--hardness"),
+    (["--check-length", "40"], "--check-length"),
+    (["--dense"], "--dense"),
+    (["--out", "x.txt"], "--out"),
+])
+def test_compile_bad_input(tmp_path, capsys, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    src = _write(tmp_path, GUARDED)
+    assert main(["compile", src, *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.crasp"]
 
 
 def test_compile_context_too_small_writes_nothing(tmp_path, capsys):
@@ -35,7 +91,7 @@ def test_compile_context_too_small_writes_nothing(tmp_path, capsys):
 def test_conditions_command(capsys):
     assert main(["conditions", "onehot", "--period", "4", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["periodic"]["value"] == "4" and data["local"]["status"] == "fails"
+    assert data["periodic"]["value"] == "4"      # LOCAL's labels are issue 11 §2's (verify conditions' owner)
     assert main(["conditions", "sinusoidl"]) == 2
     assert "did you mean sinusoidal" in capsys.readouterr().err
 

@@ -100,7 +100,8 @@ def test_forward_returns_activations_and_attention():
     rec = res.attention[-1]
     assert rec.logits.shape == (1, 5, 5) and np.isneginf(rec.logits[0, 0, 1])
     # recompute the head's output from logits and values (what a protocol does for Bob)
-    w = np.exp2(rec.logits[0] - rec.logits[0].max(axis=1, keepdims=True))
+    base = np.log(model.softmax_base)
+    w = np.exp((rec.logits[0] - rec.logits[0].max(axis=1, keepdims=True)) * base)
     again = (w / w.sum(axis=1, keepdims=True)) @ rec.values[0]
     assert np.allclose(again, rec.output[0])
 
@@ -123,3 +124,18 @@ def test_refutes_a_wrong_model():
     wrong = replace(model, threshold=-1.0)  # every output true
     verdict = check_agreement(wrong, AgreementScope(exhaustive_up_to=3, long_lengths=()))
     assert verdict.status == "refuted" and verdict.counterexample is not None
+
+
+def test_banded_fast_attention_equals_dense_attention():
+    """The O(n·τ) attention path (constant keys: band + BOS + prefix sum) against the dense softmax."""
+    from verify.limit.realize import densify, realize
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        program = examples.random_program(rng, size=8)
+        model = compile_program(program)
+        words = rng.integers(0, 2, (3, 60))
+        fast = forward(model, words, 4)
+        dense = forward(model, words, 4, return_attention=True)     # logits requested: the dense path
+        assert np.allclose(fast.scores, dense.scores, atol=1e-12)
+        finite = realize(model, 70)
+        assert np.allclose(forward(finite, words, 4).scores, forward(densify(finite), words, 4).scores, atol=1e-12)

@@ -1,4 +1,4 @@
-"""theorems/theorem9.py: every check holds on the catalogue (about 20 s together)."""
+"""theorems/theorem9.py: every check holds on the catalogue (about a minute together), and the regularizer check can fail."""
 import pytest
 
 from theorems.theorem9 import CHECKS
@@ -11,3 +11,35 @@ def test_theorem9_checks_hold(check):
     bad = [v.summary() for v in report.verdicts if v.status != "holds"]
     assert report.status == "holds", bad
     assert report.verdicts
+
+
+def test_regularizer_check_can_fail(monkeypatch):
+    """A regularizer that charges width (which a banded T_N does not grow, but the dense form does) or that
+    does not see positional structure must make the check answer refuted — the check is not a tautology."""
+    import theorems.theorem9 as t9
+    from verify.limit import regularizers
+    from verify.limit.regularizers import RegularizerValue
+
+    class DenseWidth:
+        name = "dense width"
+
+        def __call__(self, finite):
+            return RegularizerValue(float(finite.dense_width), {})
+
+    class Blind:
+        name = "architecture only"
+
+        def __call__(self, finite):
+            return RegularizerValue(float(finite.depth + finite.total_heads), {})
+
+    monkeypatch.setattr(t9, "REGULARIZER_NS", (64, 128))
+    monkeypatch.setattr(t9, "GROWTH_NS", (64, 128))
+    monkeypatch.setattr(regularizers, "DEFAULT_THEORETICAL", DenseWidth())
+    report = t9.regularizer_boundedness()
+    refuted = [v.claim for v in report.verdicts if v.status == "refuted"]
+    assert any("tomita4" in c for c in refuted)            # τ > 0: the dense form widens with N
+    assert not any("dyck1" in c for c in refuted)          # no φ: nothing grows
+    monkeypatch.setattr(regularizers, "DEFAULT_THEORETICAL", Blind())
+    report = t9.regularizer_boundedness()
+    assert {v.claim for v in report.verdicts if v.status == "refuted"} >= {
+        f"{label}: R(T_N) grows with N" for label, _ in regularizers.GROWING_EXAMPLES}

@@ -46,7 +46,7 @@ def test_compiled_models_in_torch_equal_the_numpy_forward():
     rng = np.random.default_rng(0)
     for prog in (examples.dyck1(), examples.majority(), examples.aa_star(), examples.ends_ab()):
         limit = compile_program(prog)
-        for model in (limit, realize(limit, 40)):
+        for model in (limit, realize(limit, 40), realize(limit, 40, dense=True)):
             ids = rng.integers(0, 2, size=(10, 33))
             res = compare_with_numpy(model, ids, offset=0)
             assert res["max_abs_diff"] <= 1e-12 and res["outputs_agree"]

@@ -2,7 +2,8 @@
 (verify.limit.realize) exported to a torch module, float64, checked equal to the numpy forward.
 
 Not GPT-2-shaped, by necessity (documented): the construction uses heads of different widths
-(d_head + N + 1 for heads realizing φ, 1 otherwise), base-2 softmax, a LayerNorm-without-ε "SignNorm"
+(d_head + N + 1 for heads realizing φ in the dense form, 1 otherwise; a banded T_N keeps the realized
+positional products as a band buffer, the same numbers as the dense query/key blocks), base-2 softmax, a LayerNorm-without-ε "SignNorm"
 sublayer on (x, −x) pairs and ReLU MLPs without LayerNorm — none of which GPT-2's fused c_attn,
 pre-LayerNorm and GELU can hold exactly. So `CompiledTransformer` is its own module that runs the
 same computation as verify.limit.forward (BOS prepended at position 0, causal softmax over j ≤ i,
@@ -32,6 +33,8 @@ class CompiledHead(nn.Module):
         self.output = nn.Parameter(_t(head.output), requires_grad=False)   # (d, dv)
         self.register_buffer("phi", _t(head.phi) if head.phi is not None else torch.zeros(0, dtype=torch.float64))
         self.phi_beyond = float(head.phi_beyond)
+        # T_N's realized positional products, stored by band (verify.limit.model.Head.band)
+        self.register_buffer("band", _t(head.band) if head.band is not None else torch.zeros(0, 0, dtype=torch.float64))
 
 
 class CompiledTransformer(nn.Module):
@@ -94,6 +97,12 @@ class CompiledTransformer(nn.Module):
                         inside = (rel >= 0) & (rel <= tau)
                         a = a + torch.where(inside, h.phi[rel.clamp(0, tau)],
                                             torch.tensor(h.phi_beyond, dtype=torch.float64))[None]
+                    elif h.band.numel():
+                        tau = h.band.shape[1] - 1
+                        inside = (rel >= 0) & (rel <= tau)
+                        qpos = pos[:, None].expand_as(rel).clamp(0, h.band.shape[0] - 1)
+                        a = a + torch.where(inside, h.band[qpos, rel.clamp(0, tau)],
+                                            torch.zeros((), dtype=torch.float64))[None]
                     scale = self._scale(rows, h.query.shape[0])
                     if scale is not None:
                         a = a * scale[None, :, None]

@@ -88,12 +88,12 @@ def measure(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
 
 
 def leak_bound(model: LimitTransformer, n: int) -> float:
-    """Softmax mass a guarded head can put off its target at length n (base^-μ and base^-λ terms)."""
-    lay = model.layout
-    if lay is None or lay.hardness == 0:
+    """Softmax mass a guarded head puts off its target at length n (verify.limit.leak's δ(n), in floats)."""
+    from verify.limit.leak import leak_model
+    lm = leak_model(model) if model.layout is not None else None
+    if lm is None:
         return 0.0
-    b = model.softmax_base
-    return (model.radius * b ** -lay.bos_bias + (b ** lay.bos_bias + n) * b ** -lay.hardness)
+    return math.exp(lm.log_delta(float(n)))
 
 
 def float64_limit(model: LimitTransformer, eps: float = EPS64, cap: int = 2 ** 60) -> Optional[int]:
@@ -165,6 +165,19 @@ class AgreementScope:
     offsets: Tuple[int, ...] = (0,)   # extra offsets are drawn from 1..Δ-1 when the model is periodic
     precision: str = "float64"
     seed: int = 0
+    long_offsets: Tuple[int, ...] = (0,)   # every long length runs at each of these offsets
+    memory: Optional[int] = None           # bytes one long run may take; longer runs are skipped, and listed
+    one_offset_above: Optional[int] = None # longer lengths run at one offset each, cycling through long_offsets
+
+
+def forward_bytes(model: LimitTransformer, batch: int, n: int) -> int:
+    """A generous estimate of what one float64 forward pass plus the interpreter take (bytes)."""
+    hidden = max([layer.mlp.w_in.shape[0] for layer in model.layers if layer.mlp is not None] + [0])
+    heads = max([len(layer.heads) for layer in model.layers] + [0])
+    ops = len(model.program.ops) if model.program is not None else 0
+    groups = len(model.layout.compare_groups) if model.layout is not None else 0
+    per_row = 1.5 * model.width + 2 * heads + hidden + 1.5 * ops + groups + 8   # measured: ~0.5–0.6 of this
+    return int(8 * batch * (n + 1) * per_row)
 
 
 def check_agreement(model: LimitTransformer, scope: AgreementScope = AgreementScope(), name: str = "",
@@ -181,6 +194,9 @@ def check_agreement(model: LimitTransformer, scope: AgreementScope = AgreementSc
     min_margin, max_error, min_ratio, worst_len = math.inf, 0.0, math.inf, 0
     unseparated = None
     runs = 0
+    checked_long: List[int] = []
+    long_runs: List[Tuple[int, Tuple[int, ...]]] = []
+    skipped_long: List[Tuple[int, int]] = []
 
     def plan():
         nonlocal exhaustive_to
@@ -191,7 +207,19 @@ def check_agreement(model: LimitTransformer, scope: AgreementScope = AgreementSc
             for off in offsets:
                 yield words, off
         for n in scope.long_lengths:
-            yield np.asarray(symbols)[rng.integers(0, len(symbols), size=(scope.long_samples, n))], 0
+            need = forward_bytes(model, scope.long_samples, n)
+            if scope.memory is not None and need > scope.memory:
+                skipped_long.append((n, need))
+                continue
+            if model.context is not None and n + max(scope.long_offsets) > model.context:
+                continue
+            checked_long.append(n)
+            offs = scope.long_offsets
+            if scope.one_offset_above is not None and n > scope.one_offset_above:
+                offs = (offs[(len(checked_long) - 1) % len(offs)],)
+            long_runs.append((n, tuple(offs)))
+            for off in offs:
+                yield np.asarray(symbols)[rng.integers(0, len(symbols), size=(scope.long_samples, n))], off
         if batches is not None:
             yield from batches
 
@@ -217,14 +245,19 @@ def check_agreement(model: LimitTransformer, scope: AgreementScope = AgreementSc
             unseparated = (words.shape[1], report)
     limit = float64_limit(model, 2.0 ** -int(scope.precision.split(":")[1]) if scope.precision.startswith("bits:")
                           else EPS64)
-    longest = max([scope.exhaustive_up_to, *scope.long_lengths])
+    longest = max([scope.exhaustive_up_to, *checked_long])
     scope_text = (f"every word of length 1..{exhaustive_to} over {len(symbols)} symbols"
                   + (f", {scope.per_length} sampled words per length {exhaustive_to + 1}..{scope.exhaustive_up_to}"
                      if exhaustive_to < scope.exhaustive_up_to else "")
-                  + f", {scope.long_samples} random words of each length {', '.join(map(str, scope.long_lengths))}"
-                  + f"; offsets {sorted(set(offsets))}; {scope.precision}")
+                  + (f", {scope.long_samples} random word{'s' if scope.long_samples > 1 else ''} of each length "
+                     + "; ".join(f"{n} at offset{'s' if len(o) > 1 else ''} {', '.join(map(str, o))}"
+                                 for n, o in long_runs) if long_runs else "")
+                  + f"; short lengths at offsets {sorted(set(offsets))}; {scope.precision}"
+                  + (f"; not run (over the memory budget): length " + ", ".join(
+                      f"{n} (~{need / 2 ** 20:.0f} MiB)" for n, need in skipped_long) if skipped_long else ""))
     evidence = {"inputs": runs, "min_margin": min_margin, "max_error": max_error, "min_margin_to_error": min_ratio,
                 "float64_limit": limit, "longest": longest, "smallest_margin_at_length": worst_len,
+                "checked_long_lengths": checked_long, "skipped_long_lengths": [n for n, _ in skipped_long],
                 "layers": model.depth, "heads": model.total_heads, "width": model.width,
                 "period": model.period, "radius": model.radius}
     claim = f"the compiled model of {name or 'the program'} computes it"

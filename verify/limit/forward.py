@@ -26,6 +26,7 @@ O(block × n). Heads with constant logits (no content term, no φ) take an exact
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Dict, List, Optional
@@ -88,7 +89,10 @@ def _scale_factors(model: LimitTransformer, rows: int, d_head: int, exact: bool)
     if s == "none":
         return None
     if exact:
-        raise UserError(f"exact mode needs logit_scale 'none' (got {s!r}): other scales make logits irrational")
+        if exact_weight_base(model) == "row":
+            return None   # applied inside _attend_exact as (t+1)^logit
+        raise UserError(f"exact mode needs logit_scale 'none', or 'log_i' with softmax base e (got {s!r} with "
+                        f"base {model.softmax_base}): other combinations make the weights irrational")
     if s == "inv_sqrt_dhead":
         return np.full(rows, 1.0 / math.sqrt(d_head))
     if s == "log_i":
@@ -97,18 +101,97 @@ def _scale_factors(model: LimitTransformer, rows: int, d_head: int, exact: bool)
 
 
 def _phi_matrix(head: Head, pos_q: np.ndarray, pos_k: np.ndarray, exact: bool):
-    """φ(j, i) for query positions pos_q and key positions pos_k (relative offsets only)."""
+    """Position-only logit term for query positions pos_q and key positions pos_k: φ over relative offsets
+    (Limit Transformer) or the realized band indexed by (absolute query position, offset) (T_N)."""
     offsets = pos_q[:, None] - pos_k[None, :]
     tau = head.radius
-    if exact:
-        table = [Fraction(float(v)) for v in head.phi]
-        beyond = Fraction(float(head.phi_beyond))
-        out = np.empty(offsets.shape, dtype=object)
-        for idx, k in np.ndenumerate(offsets):
-            out[idx] = table[k] if 0 <= k <= tau else beyond
-        return out
     inside = (offsets >= 0) & (offsets <= tau)
-    return np.where(inside, head.phi[np.clip(offsets, 0, tau)], head.phi_beyond)
+    if head.band is not None:
+        beyond = 0.0
+        table = head.band[np.clip(pos_q, 0, head.band.shape[0] - 1)[:, None], np.clip(offsets, 0, tau)]
+    elif head.phi is not None:
+        beyond = head.phi_beyond
+        table = np.broadcast_to(head.phi[np.clip(offsets, 0, tau)], offsets.shape)
+    else:
+        return np.full(offsets.shape, Fraction(float(head.phi_beyond)) if exact else float(head.phi_beyond),
+                       dtype=object if exact else np.float64)
+    if exact:
+        out = np.empty(offsets.shape, dtype=object)
+        for idx, inner in np.ndenumerate(inside):
+            out[idx] = Fraction(float(table[idx])) if inner else Fraction(float(beyond))
+        return out
+    return np.where(inside, table, beyond)
+
+
+def _structured(head: Head, q, k, v, positions, scale, log_base: float, first: int):
+    """O(rows·τ) attention for a head whose keys are the same vector at every input row (the compiled
+    heads: content keys read only the BOS), so that its logit is q_i·k_c + (position term) everywhere
+    but the BOS: a band of τ + 1 offsets, the BOS, and a 'far' block of equal logits summed by a
+    prefix sum. Returns None when the keys are not constant (the dense path is used instead)."""
+    batch, rows, _ = q.shape
+    if rows - first < 1:
+        return None
+    kin = k[:, first:]
+    if not np.array_equal(kin, np.broadcast_to(kin[:, :1], kin.shape)):
+        return None
+    tau = head.radius
+    kc = kin[:, 0]                                             # (B, h)
+    qc = np.einsum("bqh,bh->bq", q, kc)                       # content logit against any input row
+    r = np.arange(rows)
+    pos = positions
+    beyond = 0.0 if head.band is not None else float(head.phi_beyond)
+
+    def pos_term(offset_rows: np.ndarray, m: int) -> np.ndarray:
+        """Position term between query row r and key row r − m (input rows: offset m)."""
+        if head.band is not None:
+            return head.band[np.clip(pos, 0, head.band.shape[0] - 1), m] if m <= tau else np.zeros(rows)
+        if head.phi is not None and m <= tau:
+            return np.full(rows, head.phi[m])
+        return np.full(rows, beyond)
+
+    parts = []   # (logits (B, rows), values (B, rows, dv) or prefix sums, count (rows,) or None)
+    s = np.ones(rows) if scale is None else scale
+    # band: key rows r − m (input rows only)
+    for m in range(min(tau, rows - 1) + 1):
+        valid = (r - m) >= first
+        lg = qc + pos_term(r, m)[None]
+        lg = np.where(valid[None], lg * s[None], -np.inf)
+        vals = np.zeros_like(v)
+        vals[:, m:] = v[:, : rows - m]
+        parts.append((lg, vals, None))
+    if first:  # the BOS key (row 0, absolute position 0)
+        kb = np.einsum("bqh,bh->bq", q, k[:, 0])
+        if head.band is not None:
+            inside = pos <= tau
+            pt = np.where(inside, head.band[np.clip(pos, 0, head.band.shape[0] - 1), np.clip(pos, 0, tau)], 0.0)
+        elif head.phi is not None:
+            inside = pos <= tau
+            pt = np.where(inside, head.phi[np.clip(pos, 0, tau)], beyond)
+        else:
+            pt = np.full(rows, beyond)
+        parts.append(((kb + pt[None]) * s[None], np.broadcast_to(v[:, :1], v.shape), None))
+    # far input rows first .. r − τ − 1: equal logits, summed by a prefix sum
+    count = np.maximum(r - tau - first, 0).astype(np.float64)
+    if count.any():
+        csum = np.cumsum(v[:, first:], axis=1)
+        far = np.zeros_like(v)
+        idx = r - tau - 1 - first                              # last far row, relative to first
+        ok = idx >= 0
+        far[:, ok] = csum[:, idx[ok]]
+        lg = np.where((count > 0)[None], (qc + beyond) * s[None], -np.inf)
+        parts.append((lg, far, count))
+    top = np.max(np.stack([p[0] for p in parts]), axis=0)      # (B, rows)
+    num = np.zeros_like(v)
+    den = np.zeros((batch, rows))
+    for lg, vals, cnt in parts:
+        w = np.exp((lg - top) * log_base)
+        if cnt is not None:
+            num += (w * 1.0)[:, :, None] * vals
+            den += w * cnt[None]
+        else:
+            num += w[:, :, None] * vals
+            den += w
+    return num / den[:, :, None]
 
 
 def _attend(model, head: Head, q, k, v, positions, scale, exact: bool, want_logits: bool):
@@ -125,12 +208,16 @@ def _attend(model, head: Head, q, k, v, positions, scale, exact: bool, want_logi
     if exact:
         return _attend_exact(model, head, q, k, v, positions)
     log_base = math.log(model.softmax_base)
+    if not want_logits:
+        fast = _structured(head, q, k, v, positions, scale, log_base, 1 if model.bos else 0)
+        if fast is not None:
+            return fast, None
     out = np.empty((batch, rows, v.shape[2]))
     all_logits = np.empty((batch, rows, rows)) if want_logits else None
     for r0 in range(0, rows, _BLOCK):
         r1 = min(rows, r0 + _BLOCK)
         a = np.einsum("bqh,bkh->bqk", q[:, r0:r1], k[:, :r1])
-        if head.phi is not None:
+        if head.positional:
             a = a + _phi_matrix(head, positions[r0:r1], positions[:r1], False)[None]
         if scale is not None:
             a = a * scale[r0:r1, None][None]
@@ -145,13 +232,26 @@ def _attend(model, head: Head, q, k, v, positions, scale, exact: bool, want_logi
     return out, all_logits
 
 
+def exact_weight_base(model) -> Optional[str]:
+    """How exact mode turns an integer logit x at row t into a rational weight: "base" (base^x, integer
+    base, no logit scale) or "row" (base e with logit scale ln(t+1): e^(x·ln(t+1)) = (t+1)^x). None
+    when the weights are irrational."""
+    if model.logit_scale == "log_i" and model.softmax_base == math.e:
+        return "row"
+    if model.logit_scale == "none" and float(model.softmax_base).is_integer():
+        return "base"
+    return None
+
+
 def _attend_exact(model, head: Head, q, k, v, positions):
-    base = Fraction(model.softmax_base)
-    if base.denominator != 1:
-        raise UserError("exact mode needs an integer softmax base")
+    kind = exact_weight_base(model)
+    if kind is None:
+        raise UserError("exact mode needs integer logits with an integer softmax base and no logit scale, "
+                        "or softmax base e with the log_i scale (weights (t+1)^logit)")
+    base = Fraction(int(model.softmax_base)) if kind == "base" else None
     batch, rows, _ = q.shape
     a = np.einsum("bqh,bkh->bqk", q, k)
-    if head.phi is not None:
+    if head.positional:
         a = a + _phi_matrix(head, positions, positions, True)[None]
     out = np.empty((batch, rows, v.shape[2]), dtype=object)
     logits = np.empty((batch, rows, rows), dtype=object)
@@ -161,7 +261,8 @@ def _attend_exact(model, head: Head, q, k, v, positions):
             if any(Fraction(x).denominator != 1 for x in row):
                 raise UserError("exact mode needs integer attention logits (base^logit must be rational)")
             top = max(row)
-            w = [base ** int(x - top) for x in row]
+            radix = base if base is not None else Fraction(i + 1)
+            w = [radix ** int(x - top) for x in row]
             total = sum(w)
             for h in range(v.shape[2]):
                 out[b, i, h] = sum(wj * v[b, j, h] for j, wj in enumerate(w)) / total
@@ -170,38 +271,85 @@ def _attend_exact(model, head: Head, q, k, v, positions):
     return out, logits
 
 
-def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """x (..., k) @ w (k, m) as one 2-D product (numpy's stacked 3-D @ 2-D path is far slower)."""
-    if x.dtype == object or w.dtype == object:
+class _Sparse:
+    """A weight matrix (k × m) prepared once per model: compiled weights have a few nonzeros per column,
+    so x @ w is a gather of the rows in use times their weights, summed per column (np.add.reduceat):
+    O(rows × nnz) instead of O(rows × k × m). Dense matrices keep BLAS."""
+
+    _CHUNK = 1 << 22          # gathered entries per step (bounds the temporary)
+
+    def __init__(self, w: np.ndarray):
+        w = np.asarray(w, dtype=np.float64)
+        self.shape = w.shape
+        cols, rows = np.nonzero(w.T)                      # column-major: entries grouped by column
+        self.dense = np.ascontiguousarray(w) if len(cols) > 0.1 * w.size else None
+        self.rows, self.vals = rows, w[rows, cols]
+        self.cols, self.starts = np.unique(cols, return_index=True)
+
+    def apply(self, x2: np.ndarray, into: Optional[np.ndarray] = None) -> np.ndarray:
+        """x2 @ w, or into += x2 @ w (in place) when `into` is given."""
+        n = x2.shape[0]
+        if self.dense is not None:
+            if into is None:
+                return x2 @ self.dense
+            into += x2 @ self.dense
+            return into
+        out = np.zeros((n, self.shape[1])) if into is None else into
+        if len(self.rows):
+            step = max(1, self._CHUNK // len(self.rows))
+            for r0 in range(0, n, step):
+                part = x2[r0:r0 + step, self.rows] * self.vals
+                out[r0:r0 + step, self.cols] += np.add.reduceat(part, self.starts, axis=1)
+        return out
+
+
+_PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _prepared(model, key, make) -> _Sparse:
+    """The _Sparse form of a model's matrix, made once per (model, key)."""
+    cache = _PREPARED.setdefault(model, {})
+    if key not in cache:
+        cache[key] = _Sparse(make())
+    return cache[key]
+
+
+def _sparse_of(w, model, key) -> _Sparse:
+    """w may be an array or a function making it (called only when the model's cache misses)."""
+    make = w if callable(w) else (lambda: w)
+    return _prepared(model, key, make) if model is not None and key is not None else _Sparse(make())
+
+
+def _mm(x: np.ndarray, w, model=None, key=None) -> np.ndarray:
+    """x (..., k) @ w (k, m); with model and key the prepared sparse form of w is reused."""
+    if x.dtype == object:
         return x @ w
+    sp = _sparse_of(w, model, key)
     x2 = x.reshape(-1, x.shape[-1])
-    k, m = w.shape
-    if k * m > 4096:   # compiled weights are very sparse: multiply only the rows/columns in use
-        rows = np.flatnonzero(np.any(w != 0, axis=1))
-        cols = np.flatnonzero(np.any(w != 0, axis=0))
-        if len(rows) < k // 2 or len(cols) < m // 2:
-            out = np.zeros((x2.shape[0], m))
-            out[:, cols] = x2[:, rows] @ w[np.ix_(rows, cols)]
-            return out.reshape(*x.shape[:-1], m)
-    return (x2 @ w).reshape(*x.shape[:-1], m)
+    return sp.apply(x2).reshape(*x.shape[:-1], sp.shape[1])
 
 
-def _add_mm(y: np.ndarray, x: np.ndarray, w: np.ndarray, bias=None) -> np.ndarray:
-    """y + x @ w (+ bias): in place for float64, touching only the columns w writes."""
-    if y.dtype == object or x.dtype == object or w.dtype == object:
-        out = y + x @ w
-        return out if bias is None else out + bias
-    k, m = w.shape
-    cols = np.flatnonzero(np.any(w != 0, axis=0))
-    rows = np.flatnonzero(np.any(w != 0, axis=1))
-    x2 = x.reshape(-1, k)
-    y2 = y.reshape(-1, m)
-    if len(cols):
-        y2[:, cols] += x2[:, rows] @ w[np.ix_(rows, cols)]
+def _add_mm(y: np.ndarray, x: np.ndarray, w, bias=None, model=None, key=None) -> np.ndarray:
+    """y + x @ w (+ bias), in place for float64."""
+    sp = _sparse_of(w, model, key)
+    x2 = x.reshape(-1, x.shape[-1])
+    y2 = y.reshape(-1, y.shape[-1])
+    sp.apply(x2, into=y2)
     if bias is not None and np.any(bias):
         nz = np.flatnonzero(bias)
         y2[:, nz] += bias[nz]
     return y
+
+
+def _mm_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x (object, ..., k) @ w (float, k × m) in rationals, one vectorized step per nonzero weight
+    (compiled weights are sparse: a dense object product would cost k·m Fraction operations per row)."""
+    w = np.asarray(w, dtype=np.float64)
+    out = np.empty(x.shape[:-1] + (w.shape[1],), dtype=object)
+    out[...] = Fraction(0)
+    for r, c in zip(*np.nonzero(w)):
+        out[..., c] = out[..., c] + x[..., r] * Fraction(float(w[r, c]))
+    return out
 
 
 def _as_exact(x: np.ndarray) -> np.ndarray:
@@ -261,6 +409,17 @@ def forward(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
     def rounded(a):
         return _round_bits(a, bits) if mode == "bits" else a
 
+    def mm(x, w, key=None):
+        if exact:
+            return _mm_exact(x, w() if callable(w) else w)
+        return _mm(x, w, model, key)
+
+    def add_mm(y, x, w, bias=None, key=None):
+        if not exact:
+            return _add_mm(y, x, w, bias, model, key)
+        out = y + _mm_exact(x, w() if callable(w) else w)
+        return out if bias is None else out + cast(bias)
+
     if exact:
         y = _as_exact(y)
     y = rounded(y)
@@ -269,7 +428,7 @@ def forward(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
 
     def probe(name, y):
         if name in probes:
-            result.probes[name] = _mm(y, cast(np.asarray(probes[name]).T))
+            result.probes[name] = mm(y, np.asarray(probes[name]).T)
 
     if return_activations:
         result.residuals.append(y.copy())
@@ -279,21 +438,22 @@ def forward(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
             probe(f"layer {li + 1} attention", y)
             # all heads' values in one product, all outputs in one product (hundreds of heads stay cheap)
             dv = [h.value.shape[0] for h in layer.heads]
-            values = _mm(y, cast(np.concatenate([h.value for h in layer.heads]).T))
+            values = mm(y, lambda: np.concatenate([h.value for h in layer.heads]).T, ("values", li))
             splits = np.cumsum(dv)[:-1]
             outs = []
             for hi, (head, v) in enumerate(zip(layer.heads, np.split(values, splits, axis=2))):
                 if head.is_uniform and not exact and not return_attention:
                     q = k = np.zeros(v.shape[:2] + (head.query.shape[0],))
                 else:
-                    q = _mm(y, cast(head.query.T))
-                    k = _mm(y, cast(head.key.T))
+                    q = mm(y, head.query.T, ("query", li, hi))
+                    k = mm(y, head.key.T, ("key", li, hi))
                 scale = _scale_factors(model, rows, head.query.shape[0], exact)
                 o, logits = _attend(model, head, q, k, v, positions, scale, exact, return_attention)
                 outs.append(o)
                 if return_attention:
                     result.attention.append(AttentionRecord(li, hi, q, k, v, logits, o))
-            y = _add_mm(y, np.concatenate(outs, axis=2), cast(np.concatenate([h.output for h in layer.heads], axis=1).T))
+            y = add_mm(y, np.concatenate(outs, axis=2),
+                       lambda: np.concatenate([h.output for h in layer.heads], axis=1).T, key=("outputs", li))
             y = rounded(y)
             if return_activations:
                 result.residuals.append(y.copy())
@@ -301,14 +461,14 @@ def forward(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
         norm_x = None
         if layer.norm is not None:
             probe(f"layer {li + 1} norm", y)
-            norm_x = _mm(y, cast(layer.norm.read.T))
+            norm_x = mm(y, layer.norm.read.T, ("norm read", li))
             if exact:
                 sign = np.vectorize(lambda t: Fraction(0) if t == 0 else t / abs(t), otypes=[object])(norm_x)
             else:
                 # LayerNorm without ε of (x, −x): mean 0, standard deviation |x| -> x / |x| exactly
                 with np.errstate(invalid="ignore", divide="ignore"):
                     sign = np.where(norm_x == 0, 0.0, norm_x / np.sqrt(norm_x * norm_x))
-            y = rounded(_add_mm(y, sign, cast(layer.norm.write.T), cast(layer.norm.bias)))
+            y = rounded(add_mm(y, sign, layer.norm.write.T, layer.norm.bias, ("norm write", li)))
             if return_activations:
                 result.residuals.append(y.copy())
                 result.residual_names.append(f"layer {li + 1} norm")
@@ -316,13 +476,13 @@ def forward(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
         if layer.mlp is not None:
             probe(f"layer {li + 1} mlp", y)
             m = layer.mlp
-            hidden = _mm(y, cast(m.w_in.T)) + cast(m.b_in)
+            hidden = mm(y, m.w_in.T, ("mlp in", li)) + cast(m.b_in)
             hidden = np.where(hidden > 0, hidden, 0) if exact else np.maximum(hidden, 0.0)
-            y = rounded(_add_mm(y, hidden, cast(m.w_out.T), cast(m.b_out)))
+            y = rounded(add_mm(y, hidden, m.w_out.T, m.b_out, ("mlp out", li)))
             if return_activations:
                 result.residuals.append(y.copy())
                 result.residual_names.append(f"layer {li + 1} mlp")
-    scores = _mm(y, cast(model.unembedding.T))
+    scores = mm(y, model.unembedding.T, ("unembedding",))
     start = 1 if model.bos else 0
     result.scores = scores[:, start:]
     thr = Fraction(model.threshold) if exact else model.threshold

@@ -3,10 +3,12 @@
 Keys (all float64 arrays): `embedding` (V × d), `positions` ((N+1) × d, row 0 = the BOS position),
 `unembedding` (outputs × d), and per layer l / head h: `layers.l.heads.h.{query,key,value,output}`,
 `layers.l.norm.{read,write,bias}` (LayerNorm without ε on (x, −x): y += write·sign(read·y) + bias),
-`layers.l.mlp.{w_in,b_in,w_out,b_out}` (y += w_out·relu(w_in·y + b_in) + b_out). The metadata (JSON
-string; npz key `metadata`) holds the alphabet, vocabulary, output keys, threshold, context N, softmax
-base, logit scale and the layer structure. Files are written to a temporary name and renamed, so
-nothing is left behind on failure.
+`layers.l.mlp.{w_in,b_in,w_out,b_out}` (y += w_out·relu(w_in·y + b_in) + b_out). A head realizing a
+local φ in the banded form also has `layers.l.heads.h.band` ((N+1) × (τ+1): band[i, k] = p_{i−k}ᵀKᵀQp_i);
+`save_finite(..., dense=True)` writes the dense form instead (one-hot absolute-position columns, no
+bands). The metadata (JSON string; npz key `metadata`) holds the alphabet, vocabulary, output keys,
+threshold, context N, softmax base, logit scale, the representation and the layer structure. Files are
+written to a temporary name and renamed (verify.outputs.staged_file), so nothing is left behind on failure.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ def tensors(finite: FiniteTransformer) -> Dict[str, np.ndarray]:
         for hi, h in enumerate(layer.heads):
             for name in ("query", "key", "value", "output"):
                 out[f"layers.{li}.heads.{hi}.{name}"] = getattr(h, name)
+            if h.band is not None:
+                out[f"layers.{li}.heads.{hi}.band"] = h.band
         if layer.norm is not None:
             for name in ("read", "write", "bias"):
                 out[f"layers.{li}.norm.{name}"] = getattr(layer.norm, name)
@@ -45,30 +49,48 @@ def metadata(finite: FiniteTransformer) -> Dict[str, object]:
             "vocab": list(finite.vocab), "output_keys": list(finite.output_keys), "threshold": finite.threshold,
             "context": finite.context, "bos": finite.bos, "softmax_base": finite.softmax_base,
             "logit_scale": finite.logit_scale,
-            "layers": [{"heads": len(l.heads), "norm": l.norm is not None, "mlp": l.mlp is not None}
+            "representation": "banded" if getattr(finite, "banded", False) else "dense",
+            "layers": [{"heads": len(l.heads), "norm": l.norm is not None, "mlp": l.mlp is not None,
+                        "bands": [hi for hi, h in enumerate(l.heads) if h.band is not None]}
                        for l in finite.layers]}
 
 
-def save_finite(finite: FiniteTransformer, path: str) -> str:
+def save_finite(finite: FiniteTransformer, path: str, dense: bool = False) -> str:
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
         raise UserError(f"--out must end in {' or '.join(FORMATS)} (got {target.name!r})")
+    if suffix == ".safetensors":
+        try:
+            from safetensors.numpy import save_file
+        except ImportError:
+            raise UserError("writing .safetensors needs the safetensors package "
+                            "(pip install 'lengthgen-verify[torch]'); .npz needs nothing") from None
+    if dense:
+        from verify.limit.realize import densify
+        finite = densify(finite)
     arrays, meta = tensors(finite), metadata(finite)
-    ensure_parent(target, "--out")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=str(target.parent))
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if suffix == ".npz":
             with open(tmp, "wb") as f:
                 np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
         else:
-            try:
-                from safetensors.numpy import save_file
-            except ImportError:
-                raise UserError("writing .safetensors needs the safetensors package "
-                                "(pip install 'lengthgen-verify[torch]'); .npz needs nothing")
             save_file(arrays, tmp, metadata={"json": json.dumps(meta)})
+
+    try:
+        from verify.outputs import staged_file
+    except ImportError:   # older tree: temporary name + rename by hand
+        staged_file = None
+    if staged_file is not None:
+        with staged_file(target, "--out") as tmp:
+            write(str(tmp))
+        return str(target)
+    ensure_parent(target, "--out")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=str(target.parent))
+    os.close(fd)
+    try:
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual permissions
@@ -93,7 +115,8 @@ def load_finite(path: str) -> FiniteTransformer:
             meta = json.loads(f.metadata()["json"])
     layers = []
     for li, spec in enumerate(meta["layers"]):
-        heads = tuple(Head(*(arrays[f"layers.{li}.heads.{hi}.{n}"] for n in ("query", "key", "value", "output")))
+        heads = tuple(Head(*(arrays[f"layers.{li}.heads.{hi}.{n}"] for n in ("query", "key", "value", "output")),
+                           band=arrays.get(f"layers.{li}.heads.{hi}.band"))
                       for hi in range(spec["heads"]))
         norm = SignNorm(*(arrays[f"layers.{li}.norm.{n}"] for n in ("read", "write", "bias"))) if spec["norm"] else None
         mlp = MLP(*(arrays[f"layers.{li}.mlp.{n}"] for n in ("w_in", "b_in", "w_out", "b_out"))) if spec["mlp"] else None

@@ -12,7 +12,9 @@ Stable interface (used by verify.comm and torch_bridge):
   φ holds by construction of the table; a φ that is not a function of i − j cannot be stored here.
 - `FiniteTransformer` (a LimitTransformer with `context` N set): an ordinary APE transformer whose
   `positions` is an explicit (N + 1) × d table indexed by absolute position (row 0 is the BOS position)
-  and whose heads have no φ (position terms are realized by products of position vectors).
+  and whose heads have no φ (position terms are realized by products of position vectors). A realized
+  local φ is stored by its band (`Head.band`, O(N·τ)); `realize.densify` writes the same transformer
+  with explicit one-hot position columns and (N + 1)-row query/key blocks.
 
 Conventions [decision]: the BOS token sits at position 0 and carries no periodic positional vector
 (Limit Transformer) / row 0 of the table (finite); input positions are 1..n, shifted by `offset`
@@ -45,16 +47,27 @@ class Head:
     phi: Optional[np.ndarray] = None   # φ over offsets 0..τ, or None (no position term)
     phi_beyond: float = 0.0            # φ for offsets > τ (0 for a LOCAL head)
     name: str = ""
+    # finite transformers only: the realized positional–positional logit term stored by its band,
+    # band[i, k] = p_{i−k}ᵀKᵀQp_i for absolute positions i = 0..N and offsets k = 0..τ (0 beyond τ).
+    # It is the sparse storage of query/key rows over a one-hot block of absolute positions
+    # (verify.limit.realize.densify writes them out); O(N·τ) instead of (N+1)².
+    band: Optional[np.ndarray] = None
 
     @property
     def radius(self) -> int:
+        if self.band is not None:
+            return self.band.shape[1] - 1
         return 0 if self.phi is None else len(self.phi) - 1
+
+    @property
+    def positional(self) -> bool:
+        """The head has a position-only logit term (φ or a realized band)."""
+        return self.phi is not None or self.band is not None or self.phi_beyond != 0.0
 
     @property
     def is_uniform(self) -> bool:
         """Constant logits (no content term, no φ): the head averages its values over j ≤ i."""
-        return self.phi is None and self.phi_beyond == 0.0 and (
-            not np.any(self.query) or not np.any(self.key))
+        return not self.positional and (not np.any(self.query) or not np.any(self.key))
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,6 +195,7 @@ class LimitTransformer:
             for h in layer.heads:
                 n += h.query.size + h.key.size + h.value.size + h.output.size
                 n += 0 if h.phi is None else h.phi.size
+                n += 0 if h.band is None else h.band.size
             if layer.norm is not None:
                 n += layer.norm.read.size + layer.norm.write.size + layer.norm.bias.size
             if layer.mlp is not None:
@@ -201,4 +215,31 @@ BOS_TOKEN = "⟨BOS⟩"  # the Limit Transformer's own start position; distinct 
 
 
 class FiniteTransformer(LimitTransformer):
-    """Marker subclass for T_N (context set, explicit table, no φ). Constructed by realize()."""
+    """Marker subclass for T_N (context set, explicit table, no φ). Constructed by realize().
+
+    Heads realizing a local φ carry it as a `band` (see Head.band); `dense_width` is the width of the
+    equivalent ordinary APE transformer, whose table appends a one-hot block of the N + 1 absolute
+    positions (what verify.limit.realize.densify builds)."""
+
+    @property
+    def banded(self) -> bool:
+        return any(h.band is not None for layer in self.layers for h in layer.heads)
+
+    @property
+    def dense_width(self) -> int:
+        return self.width + (self.context + 1 if self.banded else 0)
+
+    def dense_parameter_count(self) -> int:
+        """Parameters of the dense form (every matrix widened to dense_width; a banded head's query
+        and key gain N + 1 rows over the one-hot block) — what densify would allocate."""
+        w, n1 = self.dense_width, (self.context + 1 if self.banded else 0)
+        n = (self.embedding.shape[0] + self.positions.shape[0] + self.unembedding.shape[0]) * w
+        for layer in self.layers:
+            for h in layer.heads:
+                extra = n1 if h.band is not None else 0
+                n += (h.query.shape[0] + h.key.shape[0] + 2 * extra + h.value.shape[0] + h.output.shape[1]) * w
+            if layer.norm is not None:
+                n += (2 * layer.norm.read.shape[0] + 1) * w
+            if layer.mlp is not None:
+                n += (layer.mlp.w_in.shape[0] + layer.mlp.w_out.shape[1] + 1) * w + layer.mlp.b_in.size
+        return int(n)

@@ -2,41 +2,113 @@
 
 - `practical_penalty(P, heads)`: the paper's code, exactly — for each layer and head,
   A = (P Wq)(P Wk)ᵀ and penalty = Σ_{l,h} (1/N) Σ_j Σ_{i>=j} A[i, j]², N = number of rows of P
-  (it ignores LayerNorm, biases and the 1/√d_head scale). `practical(finite)` reads P, Wq, Wk from a model.
-- `TheoreticalRegularizer`: a pluggable interface — any callable `finite -> RegularizerValue`.
-  The paper's R(T) is known only in outline [recon]; it grows with depth, heads, precision and parameter
-  size, and charges positional–positional interactions. The documented default, `PositionalStructure`, is
-        R(T) = L + H + precision_bits/64 + max |content weight|
-             + Σ_{l,h} max_i Σ_{j<=i} |A_lh[i, j]|           (positional attention mass)
-             + #distinct rows of P·W_read                    (positional information seen by values,
-                                                              MLPs and norms, up to 1e-9)
-  where A_lh = (P Wq)(P Wk)ᵀ and "content weight" excludes the rows/columns acting on positional
-  coordinates that only queries and keys read. Its contract (checked in theorems/theorem9.py): for the
-  finite realization of a compiled Limit Transformer it stays bounded as N grows; for non-local
-  (Σ_j |A| grows) or non-periodic (distinct positional rows grow) positional use it grows.
+  (it ignores LayerNorm, biases and the 1/√d_head scale). `practical(finite)` reads P, Wq, Wk from a
+  model (a banded head's realized products included).
+- `TheoreticalRegularizer`: a pluggable interface — any callable `finite -> RegularizerValue`
+  (`name` attribute, `total` and named `parts`). The paper's R(T) is known only in outline [recon]: it grows
+  with depth, heads, precision and parameter norms and charges positional–positional interactions. The
+  documented default, `NormRegularizer`, is
+
+      R(T) = L + H                                                       (architecture)
+           + precision_bits / 64                                         (precision)
+           + Σ_W ‖W‖                                                     (parameter norms)
+           + max_i ‖p_i‖₂                                                (position vectors)
+           + Σ_{l,h} max_i Σ_{j<=i} (1 + i − j)·|p_jᵀ K_lhᵀ Q_lh p_i|    (positional interaction)
+           + #distinct rows of (p_i W_readᵀ)_{i=1..N}                    (positional information)
+
+  where ‖W‖ = √(‖W‖₁‖W‖∞) (max column sum times max row sum: an upper bound on the spectral norm
+  that does not grow with zero padding) over every weight matrix — embedding, unembedding, every
+  head's query/key/value/output map (a banded head's query adds its Toeplitz block G, key adds the
+  identity over the one-hot block: ‖I‖ = 1), SignNorm read/write, MLP in/out — plus the largest |bias|;
+  and W_read stacks what reads the residual stream other than queries and keys (values, norms, MLPs,
+  unembedding). The interaction term is SPEC §3's Σ_{j<=i} |p_jᵀKᵀQp_i| with each pair weighted by its
+  distance 1 + (i − j), so that interaction at a distance growing with N (a copy head reading i − N/2) is
+  charged as non-local, not priced like a previous-token head.
+
+  Contract (checked in theorems/theorem9.py and tests): for the banded realization T_N of a compiled
+  Limit Transformer every term is independent of N (norms of G are bounded by the band's ℓ1 norm; one
+  positional row per residue class), so R(T_N) is bounded; a non-local head (φ ≡ 1, or a copy head at
+  distance N/2) makes the interaction term grow, and a non-periodic positional read (an absolute one-hot
+  APE, a sinusoid of irrational period) makes the information term grow.
+  Known gap: a model with periodic positional attention (a periodic part of p_jᵀKᵀQp_i) is charged for
+  it as if it were non-local; the compiled construction has none.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Protocol, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
-from verify.limit.conditions import model_heads, position_products
+_BLOCK = 1024
 
 
-def practical_penalty(P: np.ndarray, heads: Sequence[Tuple[np.ndarray, np.ndarray]]) -> float:
-    """Σ_{heads} (1/N) Σ_j Σ_{i>=j} A[i, j]² with A = (P Wq)(P Wk)ᵀ; heads are (Wq, Wk), x @ W convention."""
+def _products(P: np.ndarray, Wq: np.ndarray, Wk: np.ndarray):
+    """(P Wq, P Wk) restricted to the head dimensions both maps use, or None when the product is 0."""
+    nz_q, nz_k = np.flatnonzero(np.abs(Wq).sum(axis=0)), np.flatnonzero(np.abs(Wk).sum(axis=0))
+    shared = np.intersect1d(nz_q, nz_k)
+    if len(shared) == 0:
+        return None
+    rows = np.flatnonzero(np.abs(P).sum(axis=0))          # position coordinates in use
+    PQ = P[:, rows] @ Wq[rows][:, shared]
+    PK = P[:, rows] @ Wk[rows][:, shared]
+    if not PQ.any() or not PK.any():
+        return None
+    return PQ, PK
+
+
+def _dense_blocks(PQ: np.ndarray, PK: np.ndarray):
+    """Yield (row range, A[rows, :rows_end]) of the causal product A = PQ PKᵀ, in blocks of query rows."""
+    n = PQ.shape[0]
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(n, r0 + _BLOCK)
+        A = PQ[r0:r1] @ PK[:r1].T
+        A = np.where(np.arange(r0, r1)[:, None] >= np.arange(r1)[None, :], A, 0.0)
+        yield r0, r1, A
+
+
+def _band_pairs(band: np.ndarray):
+    """(i, k) index grids of a band (rows i = 0..N, offsets k), with the key row j = i − k valid."""
+    i = np.arange(band.shape[0])[:, None]
+    k = np.arange(band.shape[1])[None, :]
+    return i, k, (i - k) >= 0
+
+
+def practical_penalty(P: np.ndarray, heads: Sequence[Tuple[np.ndarray, np.ndarray]],
+                      bands: Optional[Sequence[Optional[np.ndarray]]] = None) -> float:
+    """Σ_{heads} (1/N) Σ_j Σ_{i>=j} A[i, j]² with A = (P Wq)(P Wk)ᵀ (+ the head's band); heads are (Wq, Wk),
+    x @ W convention."""
     P = np.asarray(P, dtype=np.float64)
     total = 0.0
-    for Wq, Wk in heads:
-        A = position_products(P, Wq, Wk)
-        total += float((np.tril(A) ** 2).sum()) / P.shape[0]
+    bands = list(bands) if bands is not None else [None] * len(heads)
+    for (Wq, Wk), band in zip(heads, bands):
+        pr = _products(P, np.asarray(Wq, dtype=np.float64), np.asarray(Wk, dtype=np.float64))
+        s = 0.0
+        if pr is not None and band is None:
+            s = sum(float((A ** 2).sum()) for _, _, A in _dense_blocks(*pr))
+        elif pr is not None:
+            # dense part and band on the same pairs: square the sum on the band, the rest as is
+            for r0, r1, A in _dense_blocks(*pr):
+                i, k, ok = _band_pairs(band[r0:r1])
+                i = i + r0
+                j = np.where(ok, i - k, 0)
+                inside = A[i - r0, j] * ok
+                s += float((A ** 2).sum() - (inside ** 2).sum() + ((inside + band[r0:r1] * ok) ** 2).sum())
+        elif band is not None:
+            i, k, ok = _band_pairs(band)
+            s = float(((band * ok) ** 2).sum())
+        total += s / P.shape[0]
     return total
 
 
+def _heads(finite):
+    return [h for layer in finite.layers for h in layer.heads]
+
+
 def practical(finite) -> float:
-    return practical_penalty(finite.positions, [(q, k) for _, _, q, k in model_heads(finite)])
+    hs = _heads(finite)
+    return practical_penalty(finite.positions, [(h.query.T, h.key.T) for h in hs], [h.band for h in hs])
 
 
 @dataclass(frozen=True)
@@ -51,60 +123,107 @@ class TheoreticalRegularizer(Protocol):
     def __call__(self, finite) -> RegularizerValue: ...
 
 
+def operator_norm(W: np.ndarray) -> float:
+    """√(‖W‖₁‖W‖∞) >= the spectral norm; unchanged by zero rows/columns."""
+    if W.size == 0:
+        return 0.0
+    A = np.abs(W)
+    return float(math.sqrt(A.sum(axis=0).max() * A.sum(axis=1).max()))
+
+
+def _band_operator_norm(band: np.ndarray) -> float:
+    """√(‖G‖₁‖G‖∞) for G[j, i] = band[i, i − j]: column i sums band row i; row j sums the band's
+    anti-diagonal entries band[j + k, k]."""
+    i, k, ok = _band_pairs(band)
+    A = np.abs(band) * ok
+    col = A.sum(axis=1).max()
+    n = band.shape[0]
+    rows = np.zeros(n)
+    for kk in range(band.shape[1]):      # τ + 1 offsets: vectorized over positions
+        rows[: n - kk] += A[kk:, kk]
+    return float(math.sqrt(col * rows.max()))
+
+
+def interaction_charge(P: np.ndarray, Wq: np.ndarray, Wk: np.ndarray, band: Optional[np.ndarray]) -> float:
+    """max_i Σ_{j<=i} (1 + i − j)·|A[i, j]| with A = (P Wq)(P Wk)ᵀ + band."""
+    pr = _products(P, Wq, Wk)
+    if pr is None:
+        if band is None:
+            return 0.0
+        i, k, ok = _band_pairs(band)
+        return float(((1 + k) * np.abs(band) * ok).sum(axis=1).max())
+    best = 0.0
+    for r0, r1, A in _dense_blocks(*pr):
+        if band is not None:
+            i, k, ok = _band_pairs(band[r0:r1])
+            A = A.copy()
+            rows = (i + r0 - r0) * np.ones_like(k)
+            cols = np.where(ok, i + r0 - k, 0)
+            np.add.at(A, (rows[ok], cols[ok]), band[r0:r1][ok])
+        dist = np.arange(r0, r1)[:, None] - np.arange(r1)[None, :]
+        w = np.where(dist >= 0, 1.0 + dist, 0.0)
+        best = max(best, float((w * np.abs(A)).sum(axis=1).max()))
+    return best
+
+
 def _distinct_rows(X: np.ndarray, tol: float = 1e-9) -> int:
-    if X.size == 0 or not X.any():
-        return 1 if X.shape[0] else 0
+    if X.shape[0] == 0:
+        return 0
+    if not X.size or not X.any():
+        return 1
     return int(len(np.unique(np.round(X / tol) * tol, axis=0)))
 
 
 @dataclass(frozen=True)
-class PositionalStructure:
+class NormRegularizer:
     """The default theoretical regularizer (see the module docstring)."""
 
     precision_bits: int = 64
-    name: str = "positional-structure"
+    name: str = "norm+positional"
 
     def __call__(self, finite) -> RegularizerValue:
-        P = finite.positions
-        heads = model_heads(finite)
-        attention_mass = 0.0
-        for _, _, Wq, Wk in heads:
-            A = np.tril(position_products(P, Wq, Wk))
-            attention_mass += float(np.abs(A).sum(axis=1).max()) if A.size else 0.0
-        # what reads the residual stream other than queries and keys
-        reads: List[np.ndarray] = []
+        P = np.asarray(finite.positions, dtype=np.float64)
+        hs = _heads(finite)
+        norms = operator_norm(finite.embedding) + operator_norm(finite.unembedding)
+        biases = [0.0]
+        reads: List[np.ndarray] = [finite.unembedding]
+        interaction = 0.0
+        for h in hs:
+            norms += operator_norm(h.query) + operator_norm(h.key) + operator_norm(h.value) + operator_norm(h.output)
+            if h.band is not None:
+                norms += _band_operator_norm(h.band) + 1.0
+            interaction += interaction_charge(P, h.query.T, h.key.T, h.band)
+            reads.append(h.value)
         for layer in finite.layers:
-            reads += [h.value for h in layer.heads]
             if layer.norm is not None:
+                norms += operator_norm(layer.norm.read) + operator_norm(layer.norm.write)
+                biases.append(float(np.abs(layer.norm.bias).max(initial=0.0)))
                 reads.append(layer.norm.read)
             if layer.mlp is not None:
-                reads.append(layer.mlp.w_in)
-        reads.append(finite.unembedding)
-        W = np.concatenate(reads, axis=0) if reads else np.zeros((0, P.shape[1]))
-        seen = P @ W.T
-        distinct = _distinct_rows(seen)
-        # content weights: drop the coordinates that only queries/keys read (the realized φ blocks)
-        used = np.abs(W).sum(axis=0) > 0
-        used |= np.abs(finite.embedding).sum(axis=0) > 0
-        content = [np.abs(W[:, used]).max() if W.size else 0.0, np.abs(finite.embedding).max()]
-        for _, _, Wq, Wk in heads:
-            for M in (Wq, Wk):
-                sub = M[used]
-                if sub.size:
-                    content.append(np.abs(sub).max())
-        architecture = float(finite.depth + finite.total_heads)
-        parts = {"architecture": architecture, "precision": self.precision_bits / 64.0,
-                 "max_content_weight": float(max(content)), "positional_attention_mass": attention_mass,
-                 "distinct_positional_rows": float(distinct)}
+                m = layer.mlp
+                norms += operator_norm(m.w_in) + operator_norm(m.w_out)
+                biases += [float(np.abs(m.b_in).max(initial=0.0)), float(np.abs(m.b_out).max(initial=0.0))]
+                reads.append(m.w_in)
+        W = np.concatenate(reads, axis=0)
+        inputs = P[1:] if P.shape[0] > 1 else P           # input positions 1..N (row 0 is the BOS)
+        used = np.flatnonzero(np.abs(inputs).sum(axis=0))  # the table's coordinates in use (Δ for one-hots)
+        distinct_p = np.unique(np.round(inputs[:, used] / 1e-9) * 1e-9, axis=0)
+        information = _distinct_rows(distinct_p @ W[:, used].T)   # distinct rows of P·Wᵀ, via P's distinct rows
+        parts = {"architecture": float(finite.depth + finite.total_heads),
+                 "precision": self.precision_bits / 64.0,
+                 "parameter_norms": float(norms + max(biases)),
+                 "position_norm": float(np.sqrt((P ** 2).sum(axis=1)).max()) if P.size else 0.0,
+                 "positional_interaction": float(interaction),
+                 "positional_information": float(information)}
         return RegularizerValue(float(sum(parts.values())), parts)
 
 
-DEFAULT_THEORETICAL: TheoreticalRegularizer = PositionalStructure()
+DEFAULT_THEORETICAL: TheoreticalRegularizer = NormRegularizer()
 
 
 def tabulate(model, sizes: Sequence[int] = (64, 128, 256, 512, 1024, 2048, 4096),
              theoretical: Callable = DEFAULT_THEORETICAL) -> List[Dict[str, float]]:
-    """Both regularizers of T_N for every N (N below the model's Δ or τ is skipped)."""
+    """Both regularizers of the banded T_N for every N (N below the model's Δ or τ is skipped)."""
     from verify.limit.realize import realize
     rows = []
     for N in sizes:
@@ -119,16 +238,42 @@ def tabulate(model, sizes: Sequence[int] = (64, 128, 256, 512, 1024, 2048, 4096)
 
 # ------------------------------------------------------------- counter-examples to boundedness
 def nonlocal_example(N: int, weight: float = 1.0):
-    """A finite transformer whose one head has φ(j, i) = weight for every j <= i (translation invariant,
-    not local): the positional attention mass grows like N."""
-    from verify.limit.model import Head, Layer, LimitTransformer
-    from verify.limit.realize import realize
+    """A finite transformer whose one head has the positional term weight for every j <= i (φ ≡ weight:
+    translation invariant, not local), stored as a full band: the positional interaction grows like N²."""
+    from verify.limit.model import FiniteTransformer, Head, Layer
     d = 2
-    head = Head(np.zeros((1, d)), np.zeros((1, d)), np.zeros((1, d)), np.zeros((d, 1)),
-                phi=np.array([weight]), phi_beyond=weight, name="non-local")
-    limit = LimitTransformer(alphabet=("a",), embedding=np.eye(3, d), positions=np.zeros((1, d)),
-                             layers=(Layer((head,)),), unembedding=np.zeros((1, d)), output_keys=("accept",))
-    return realize(limit, N)
+    i = np.arange(N + 1)[:, None]
+    band = np.where(np.arange(N + 1)[None, :] <= i, weight, 0.0)
+    head = Head(np.zeros((1, d)), np.zeros((1, d)), np.zeros((1, d)), np.zeros((d, 1)), band=band, name="non-local")
+    return FiniteTransformer(alphabet=("a",), embedding=np.eye(3, d), positions=np.zeros((N + 1, d)),
+                             layers=(Layer((head,)),), unembedding=np.zeros((1, d)), output_keys=("accept",),
+                             context=N)
+
+
+def copy_head_example(N: int, weight: float = 8.0):
+    """A copy head: position i attends to i − ⌊N/2⌋ (the first half copied into the second), realized by a
+    band whose only nonzero offset is N/2 — translation invariant, local for no fixed radius."""
+    from verify.limit.model import FiniteTransformer, Head, Layer
+    d = 2
+    k = N // 2
+    band = np.zeros((N + 1, k + 1))
+    band[k:, k] = weight
+    head = Head(np.zeros((1, d)), np.zeros((1, d)), np.array([[1.0, 0.0]]), np.zeros((d, 1)), band=band,
+                name="copy i − N/2")
+    return FiniteTransformer(alphabet=("a",), embedding=np.eye(3, d), positions=np.zeros((N + 1, d)),
+                             layers=(Layer((head,)),), unembedding=np.zeros((1, d)), output_keys=("accept",),
+                             context=N)
+
+
+def absolute_onehot_example(N: int):
+    """An absolute one-hot APE (p_i = e_i) read by a value map (the value is i/N): not periodic."""
+    from verify.limit.model import FiniteTransformer, Head, Layer
+    d = N + 1
+    value = (np.arange(d) / N)[None, :]
+    head = Head(np.zeros((1, d)), np.zeros((1, d)), value, np.zeros((d, 1)), name="reads i/N")
+    return FiniteTransformer(alphabet=("a",), embedding=np.zeros((3, d)), positions=np.eye(d),
+                             layers=(Layer((head,)),), unembedding=np.zeros((1, d)), output_keys=("accept",),
+                             context=N)
 
 
 def nonperiodic_example(N: int, frequency: float = 1.0):
@@ -140,3 +285,9 @@ def nonperiodic_example(N: int, frequency: float = 1.0):
     head = Head(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[1.0, 0.0]]), np.zeros((2, 1)), name="reads position")
     return FiniteTransformer(alphabet=("a",), embedding=np.zeros((3, 2)), positions=P, layers=(Layer((head,)),),
                              unembedding=np.zeros((1, 2)), output_keys=("accept",), context=N)
+
+
+GROWING_EXAMPLES = (("a non-local head (φ ≡ 1)", nonlocal_example),
+                    ("a copy head (attends to i − N/2)", copy_head_example),
+                    ("an absolute one-hot APE read by a value", absolute_onehot_example),
+                    ("a non-periodic table (sinusoid, ω = 1)", nonperiodic_example))

@@ -45,6 +45,13 @@ def admit(program: Union[A.Program, StraightLine], options) -> StraightLine:
     from verify.limit.model import BOS_TOKEN
     if BOS_TOKEN in line.alphabet:
         raise UserError(f"the alphabet uses {BOS_TOKEN!r}, which the compiler reserves for its start position")
+    try:
+        from verify.crasp.values import FLOAT64_EXACT, max_literal
+    except ImportError:   # the static value analysis is not in this tree yet
+        max_literal = None
+    if max_literal is not None and max_literal(line) > FLOAT64_EXACT:
+        raise UserError(f"cannot compile: an integer literal of the program ({max_literal(line)}) exceeds 2^53, so the "
+                        f"compiled weights (float64) could not hold it exactly; use smaller constants")
     if not options.bos:
         raise UserError("the compiler needs a BOS position (bos=True): without it a uniform head has no "
                         "1/(i+1) to read, so counts cannot be compared with the ±1/2 shift")
@@ -52,7 +59,16 @@ def admit(program: Union[A.Program, StraightLine], options) -> StraightLine:
         raise UserError(f"comparison must be 'layernorm' or 'relu', not {options.comparison!r}")
     if options.comparison == "relu" and options.slope < 2:
         raise UserError("the ReLU step comparison needs slope >= 2")
-    if not (isinstance(options.hardness, int) and isinstance(options.bos_bias, int)
-            and 0 < options.bos_bias < options.hardness):
-        raise UserError("hardness λ and bos_bias μ must be integers with 0 < μ < λ")
     return line
+
+
+MAX_HARDNESS = 1024   # λ·ln(t+1) and base^λ stay finite in float64 far beyond any checked length
+
+
+def admit_numbers(options) -> None:
+    """λ and μ after defaults are filled in (the weights W(μ) > 1 and W(λ) > W(μ) need 0 < μ < λ)."""
+    lam, mu = options.hardness, options.bos_bias
+    if not (isinstance(lam, int) and isinstance(mu, int) and not isinstance(lam, bool)
+            and 0 < mu < lam <= MAX_HARDNESS):
+        raise UserError(f"hardness λ and bos_bias μ must be integers with 0 < μ < λ <= {MAX_HARDNESS} "
+                        f"(got λ = {lam!r}, μ = {mu!r})")
