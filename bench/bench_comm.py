@@ -69,12 +69,27 @@ def transformer_dyck():
     return "; ".join(out)
 
 
-def rows_dyck():
-    from verify.catalogue import get_case
-    from verify.comm.matrix import one_way_rows
-    from verify.comm.reference import from_case
-    r = one_way_rows(from_case(get_case("dyck1")), 12)
-    return f"dyck1 N = 12: {r.alice_halves} × {r.alice_halves} matrix, {r.distinct_rows} distinct rows, {r.bits} bits"
+ROWS_CHILD = """
+import resource, sys, time
+from verify.catalogue import get_case
+from verify.comm.matrix import one_way_rows
+from verify.comm.reference import from_case
+import dataclasses
+task = from_case(get_case("dyck1"))
+if sys.argv[2] == "enumeration":  # the spec hidden: every (Alice half, Bob half) pair
+    task = dataclasses.replace(task, case=None)
+t0 = time.perf_counter()
+r = one_way_rows(task, int(sys.argv[1]))
+print(time.perf_counter() - t0, r.distinct_rows, r.bits, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def rows_dyck(n: int, how: str) -> str:
+    """Exact one-way rows for dyck1 in a fresh process: time and peak RSS (ru_maxrss, KiB on Linux)."""
+    out = subprocess.run([sys.executable, "-c", ROWS_CHILD, str(n), how], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.split()
+    secs, rows, bits, rss = float(out[0]), int(out[1]), int(out[2]), int(out[3])
+    return f"{rows} distinct rows, {bits} bits, counting {secs:.2f} s, peak RSS {rss / 1024:.0f} MB"
 
 
 if __name__ == "__main__":
@@ -84,4 +99,7 @@ if __name__ == "__main__":
     timed("protocol check, majority (26 letters), N = 10^5", 10, protocol_majority)
     timed("protocol check, bin_majority, N = 10^5", 10, lambda: protocol_majority("bin_majority"))
     timed("Limit Transformer protocol, dyck1, N = 64/256/1024", 60, transformer_dyck)
-    timed("exact row counting, binary task (dyck1), N = 12", 30, rows_dyck)
+    for n in (12, 14):  # issue 12 §3 target: N = 14 in 30 s and 1 GB
+        timed(f"exact rows dyck1 N = {n}, machine states (subprocess)", 30, lambda: rows_dyck(n, "states"))
+    if "--full" in sys.argv:  # the old way, for comparison: 4^N pairs
+        timed("exact rows dyck1 N = 12, full enumeration (subprocess)", 30, lambda: rows_dyck(12, "enumeration"))

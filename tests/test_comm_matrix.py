@@ -132,3 +132,99 @@ def test_row_partition_witnesses_are_pairwise_incompatible(make, n, m):
         assert ok.all() and (np.asarray(out)[0] != np.asarray(out)[1]).any()
     same = distinguishing_bob_half(task, part.xs[part.witnesses[0]], part.xs[part.witnesses[0]], part.ys)
     assert same is None
+
+
+# ------------------------------------------------ counting rows from the machine's states (issue 12 §3)
+QUOTIENT_TASKS = ["dyck1", "shuffle2", "anbn", "anbncn", "boolean3", "d2", "d12", "tomita3", "tomita5",
+                  "abab_star", "ab_d_bc", "zot_02", "aa_star"]
+
+
+def _enumerated(task):
+    """The same task with its spec hidden: rows counted over every (Alice half, Bob half) pair."""
+    import dataclasses
+    return dataclasses.replace(task, case=None)
+
+
+@pytest.mark.parametrize("name", QUOTIENT_TASKS)
+def test_state_quotient_counts_equal_full_enumeration(name):
+    from verify.catalogue import get_case
+    from verify.comm.matrix import row_partition, state_representatives
+    task = from_case(get_case(name))
+    k = len(task.symbols)
+    for n in range(1, 7):
+        if k ** (2 * n) > 1 << 16:
+            break
+        for m in (n, n + 1):
+            fast, slow = one_way_rows(task, n, m), one_way_rows(_enumerated(task), n, m)
+            assert fast.distinct_rows == slow.distinct_rows, (name, n, m)
+            assert fast.exact and slow.exact and fast.alice_halves == slow.alice_halves == k ** n
+        part = row_partition(task, n)
+        reps = state_representatives(task, n)
+        assert reps is not None and part.how == "machine states" and len(part.xs) == len(reps) <= k ** n
+
+
+@pytest.mark.parametrize("name", ["d2", "d3", "tomita4", "tomita7", "aaaa_star", "aa_bb_cc_dd_ee"])
+def test_dfa_refinement_equals_rows_of_the_state_representatives(name):
+    """The Myhill–Nerode count (no Bob half enumerated) against rows computed from words."""
+    from verify.catalogue import get_case
+    from verify.comm.matrix import dfa_distinct_rows, row_partition
+    case = get_case(name)
+    task = from_case(case)
+    k = len(task.symbols)
+    for n in range(1, 9):
+        for m in range(1, 6):
+            if k ** m > 1 << 12:
+                break
+            assert dfa_distinct_rows(case.spec, n, m) == row_partition(task, n, m).distinct, (name, n, m)
+
+
+@pytest.mark.parametrize("name", ["d2", "tomita4", "abab_star", "zot_02"])
+def test_dfa_rows_at_large_n_match_a_plain_walk(name):
+    """The cycle-skipping reachable set at large N against a step-by-step walk over state sets
+    (plain Python), and the refinement against words of length 1..M."""
+    from verify.catalogue import get_case
+    from verify.comm.matrix import dfa_distinct_rows
+    spec = get_case(name).spec
+    delta, final, q0 = spec.tables()
+    k = len(spec.alphabet)
+    for n in (10 ** 4 + 1, 10 ** 4 + 2):
+        reach = {q0}
+        for _ in range(n):
+            reach = {int(delta[q, a]) for q in reach for a in range(k)}
+        m = 6
+        words = list(itertools.product(range(k), repeat=m))
+
+        def row(q):
+            out = []
+            for w in words:
+                s = q
+                for a in w:
+                    s = int(delta[s, a])
+                    out.append(bool(final[s]))
+            return tuple(out)
+        assert dfa_distinct_rows(spec, n, m) == len({row(q) for q in reach}), (name, n)
+    task = from_case(get_case(name))
+    assert one_way_rows(task, 3000).distinct_rows == dfa_distinct_rows(spec, 3000, 3000) >= 1
+
+
+def test_labels_not_from_the_spec_fall_back_to_enumeration():
+    """A case whose labels are not its spec's own must not be counted from the spec."""
+    import dataclasses
+
+    from verify.catalogue import get_case
+    from verify.comm.matrix import row_partition
+    case = get_case("dyck1")
+    flipped = dataclasses.replace(case, labels=lambda ids: ~case.spec.labels(ids))
+    part = row_partition(from_case(flipped), 4)
+    assert part.how == "enumeration" and part.distinct == one_way_rows(from_case(case), 4).distinct_rows
+
+
+@pytest.mark.slow
+def test_dyck1_at_n14_is_exact_and_fast():
+    import time
+
+    from verify.catalogue import get_case
+    t0 = time.perf_counter()
+    r = one_way_rows(from_case(get_case("dyck1")), 14)
+    assert r.total and r.exact and r.distinct_rows == 14 // 2 + 2 and r.alice_halves == 2 ** 14
+    assert time.perf_counter() - t0 < 30

@@ -229,39 +229,88 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def render(rows: List[Dict[str, Any]], console) -> None:
-    """Two tables: the verdicts beside the paper, then the columns added by later stages."""
-    from rich.markup import escape
+_NUMBERISH = re.compile(r"\d")
+
+
+def _column(table, header: str, cells: List[str], wrap: bool = True) -> None:
+    """A column whose cells never break inside a number: wrapping happens at spaces, and the column
+    is at least as wide as its longest token with a digit (rich folds only tokens wider than it)."""
+    from rich.text import Text
+    tokens = [w for c in cells for w in Text.from_markup(c).plain.split() if _NUMBERISH.search(w)]
+    widest = max([len(w) for w in tokens] + [1])
+    if wrap:
+        table.add_column(header, overflow="fold", min_width=widest)
+    else:
+        table.add_column(header, no_wrap=True)
+
+
+def _table(title: str, headers: List[str], cells: List[List[str]], wrap: set, caption: Optional[str] = None):
     from rich.table import Table
-    t = Table(title=escape("Theory vs. paper: C-RASP[periodic,local] (APE) and plain C-RASP (NoPE)"),
-              caption="paper columns: the authors' label, then accuracy % on lengths 0-50/51-100/101-150 "
-                      "(formal languages: their own bins)", show_lines=False)
+    t = Table(title=title, caption=caption, show_lines=False)
+    for k, h in enumerate(headers):
+        _column(t, h, [row[k] for row in cells], wrap=h in wrap)
+    for row in cells:
+        t.add_row(*row)
+    return t
+
+
+def _agree_short(flag: Optional[bool], kind: str) -> str:
+    if flag is None:
+        return "—"
+    if not flag:
+        return "[red]NO[/]"
+    return "[green]yes[/]" if kind in ("checked", "certified") else "[dim]cited[/]"
+
+
+# the later stages' columns a narrow terminal shows (the rest: --wide, --json, --html)
+NARROW_EXTRA = ("LT agreed ≤", "Δ", "τ", "comm growth", "comm bits@64", "z3")
+NARROW_HEADER = {"LT agreed ≤": "LT ≤", "comm bits@64": "bits@64"}
+
+
+def render(rows: List[Dict[str, Any]], console, wide: bool = False) -> None:
+    """Two tables: the verdicts beside the paper, then the columns added by later stages. Narrow
+    (default) fits a 100-column terminal: marks without the accuracies and the main certificate
+    columns; `wide` shows every column (about 160 columns)."""
+    from rich.markup import escape
     trained = [k for k in ("ours APE", "ours NoPE") if any(k in r["extra"] for r in rows)]
-    for col in ("task", "program", "APE", "NoPE", "evidence", "paper APE", "paper NoPE", "agree", *trained):
-        t.add_column(col, overflow="fold")
+    title = escape("Theory vs. paper: C-RASP[periodic,local] (APE) and plain C-RASP (NoPE)")
+    cells = []
     for r in rows:
         program = r["program"] or "[dim]none[/]"
         evidence = r["ape"]["short"]
         if r["nope"]["short"] != r["ape"]["short"] and r["nope"]["kind"] in ("cited", "certified", "conflict"):
             evidence += f"; NoPE {r['nope']['short']}"
-        agree = f"{_mark(r['agrees_ape'], r['ape']['kind'])} / {_mark(r['agrees_nope'], r['nope']['kind'])}"
-        t.add_row(r["task"], program, r["ape"]["verdict"], r["nope"]["verdict"], escape(evidence),
-                  _acc(r["paper_ape"]), _acc(r["paper_nope"]), agree,
-                  *[escape(_short(r["extra"].get(k))) for k in trained])
-    console.print(t)
+        if wide:
+            agree = f"{_mark(r['agrees_ape'], r['ape']['kind'])} / {_mark(r['agrees_nope'], r['nope']['kind'])}"
+            cells.append([r["task"], program, r["ape"]["verdict"], r["nope"]["verdict"], escape(evidence),
+                          _acc(r["paper_ape"]), _acc(r["paper_nope"]), agree,
+                          *[escape(_short(r["extra"].get(k))) for k in trained]])
+        else:
+            paper = " ".join(("✓" if p["program_found"] else "✗") if p else "—"
+                             for p in (r["paper_ape"], r["paper_nope"]))
+            agree = f"{_agree_short(r['agrees_ape'], r['ape']['kind'])}/" \
+                    f"{_agree_short(r['agrees_nope'], r['nope']['kind'])}"
+            cells.append([r["task"], program, f"{r['ape']['verdict']} {r['nope']['verdict']}", paper, agree,
+                          escape(evidence)])
+    if wide:
+        headers = ["task", "program", "APE", "NoPE", "evidence", "paper APE", "paper NoPE", "agree", *trained]
+        caption = ("paper columns: the authors' label, then accuracy % on lengths 0-50/51-100/101-150 "
+                   "(formal languages: their own bins)")
+    else:
+        headers = ["task", "program", "theory", "paper", "agree", "evidence"]
+        caption = ("theory, paper: APE then NoPE (✓ a program exists / ✗ none); agree: APE/NoPE. "
+                   "--wide adds the paper's accuracies, --html a page with figures")
+    console.print(_table(title, headers, cells, {"evidence", *trained}, caption))
     extra_keys: List[str] = []
     for r in rows:
         for k in r["extra"]:
-            if k not in extra_keys and k not in trained:
+            if k not in extra_keys and k not in trained and (wide or k in NARROW_EXTRA):
                 extra_keys.append(k)
     if extra_keys:
-        e = Table(title="Certificates from the later stages (Limit Transformer, communication, Z3)")
-        e.add_column("task")
-        for k in extra_keys:
-            e.add_column(k, overflow="fold")
-        for r in rows:
-            e.add_row(r["task"], *[escape(_short(r["extra"].get(k))) for k in extra_keys])
-        console.print(e)
+        cells = [[r["task"], *[escape(_short(r["extra"].get(k))) for k in extra_keys]] for r in rows]
+        headers = [k if wide else NARROW_HEADER.get(k, k) for k in extra_keys]
+        console.print(_table("Certificates from the later stages (Limit Transformer, communication, Z3)",
+                             ["task", *headers], cells, {"LT compiled", "comm growth", "z3"}))
     console.print(summary(rows))
 
 
@@ -277,3 +326,180 @@ def summary(rows: List[Dict[str, Any]]) -> str:
             f"against the task's reference in the stated scope; certified = a machine-checked lower bound, "
             f"the plain C-RASP decider or a re-checked pumping certificate (`verify classify TASK`); "
             f"cited = resting on the named theorem or lemma.")
+
+
+# -------------------------------------------------------------------- JSON (docs/report-schema.json)
+SCHEMA_VERSION = 1
+PAPER_BINS = ("0-50", "51-100", "101-150")
+# display header -> stable JSON key; a column a later stage adds without an entry here gets snake_case(header)
+COLUMN_KEYS = {"LT compiled": "lt_compiled", "LT agreed ≤": "lt_agreed_up_to", "Δ": "lt_period",
+               "τ": "lt_radius", "float64 ≤": "lt_float64_up_to", "comm growth": "comm_growth",
+               "comm bits@64": "comm_bits_at_64", "z3": "z3", "ours APE": "ours_ape", "ours NoPE": "ours_nope"}
+VERDICT_WORDS = {"✓": "yes", "✗": "no", "?": "unknown"}
+
+
+def snake_case(label: str) -> str:
+    """A stable JSON key for a display label: 'LT agreed ≤' -> 'lt_agreed_up_to', 'a.b error' -> 'a_b_error'."""
+    text = label.replace("≤", " up to ").replace("≥", " at least ").replace("@", " at ")
+    key = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return key if key and key[0].isalpha() else f"column_{key}"
+
+
+def _json_prediction(pred: Dict[str, str]) -> Dict[str, str]:
+    return {"verdict": VERDICT_WORDS[pred["verdict"]], "mark": pred["verdict"], "kind": pred["kind"],
+            "short": pred["short"], "evidence": pred["evidence"]}
+
+
+def _json_paper(paper: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    return {"program_found": paper["program_found"], "accuracy": list(paper["acc"])} if paper else None
+
+
+def report_document(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """What `verify report --json` prints: snake_case keys only, documented in docs/report-schema.json.
+    The ✓/✗ marks survive only as `mark`, beside the words `verdict` uses."""
+    tasks = []
+    for r in rows:
+        task = {
+            "task": r["task"], "family": r["family"], "format": r["format"], "program": r["program"],
+            "no_program_reason": r["no_program_reason"], "check": r["check"],
+            "prediction": {"ape": _json_prediction(r["ape"]), "nope": _json_prediction(r["nope"])},
+            "paper": {"ape": _json_paper(r["paper_ape"]), "nope": _json_paper(r["paper_nope"]),
+                      "ape_reg": _json_paper(r["paper_reg"])},
+            "agrees": {"ape": r["agrees_ape"], "nope": r["agrees_nope"]},
+            "expected": {"ape": r["expected_ape"], "nope": r["expected_nope"]},
+            "classify": r.get("classify"),
+            "columns": {COLUMN_KEYS.get(k, snake_case(k)): v for k, v in r["extra"].items()},
+        }
+        if "trained" in r:
+            task["trained"] = r["trained"]
+        tasks.append(task)
+    return {"schema_version": SCHEMA_VERSION, "paper_bins": list(PAPER_BINS), "summary": summary(rows),
+            "tasks": tasks}
+
+
+# -------------------------------------------------------------------- HTML (one self-contained page)
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1b1f24;background:#fff}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f4f6}td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.yes{color:#116329}td.no{color:#b42318;font-weight:bold}td.mark{text-align:center;white-space:nowrap}
+.caption{color:#57606a;font-size:12px;max-width:1100px}
+.grid{display:flex;flex-wrap:wrap;gap:12px}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:6px;width:330px}
+.card h3{font-size:14px;margin:2px 0 4px}.card img{width:320px;height:auto}
+.evidence{font-size:11px;color:#3d444d;margin:4px 0 0;overflow-wrap:anywhere}
+"""
+
+
+def _bins_label(family: str) -> List[str]:
+    return list(PAPER_BINS) if family == "algorithmic" else ["bin 1", "bin 2", "bin 3"]
+
+
+def task_figure_png(row: Dict[str, Any]) -> bytes:
+    """The paper's accuracy per length bin (APE, NoPE, APE+reg) and, with --trained, ours, with the
+    theory's prediction in the title. Agg canvas only: pyplot's global state is never touched."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4.0, 2.6), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    xs = [0, 1, 2]
+    styles = (("paper_ape", "paper APE", "#1f77b4", "-"), ("paper_nope", "paper NoPE", "#ff7f0e", "-"),
+              ("paper_reg", "paper APE+reg", "#2ca02c", "--"))
+    for key, label, color, ls in styles:
+        if row.get(key):
+            ax.plot(xs, row[key]["acc"], ls, marker="o", color=color, label=label)
+    for hit in row.get("trained", []):
+        keys = [k for k in hit if k.startswith("acc_")]
+        color = "#1f77b4" if hit["encoding"] == "APE" else "#ff7f0e"
+        bins = "/".join(f"{a}-{b}" for a, b in hit.get("bins", [])) or "?"
+        label = f"ours {hit['encoding']}" + ("" if row["family"] == "algorithmic" else f" ({bins})")
+        ax.plot(list(range(len(keys))), [hit[k] for k in keys], ":", marker="s", color=color, label=label)
+    ax.set_xticks(xs, _bins_label(row["family"]))
+    ax.set_ylim(-5, 105)
+    ax.set_ylabel("accuracy %")
+    ax.set_xlabel("test length bin")
+    words = {"✓": "yes", "✗": "no", "?": "?"}
+    ax.set_title(f"{row['task']} — theory: APE {words[row['ape']['verdict']]}, NoPE {words[row['nope']['verdict']]}",
+                 fontsize=9)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, loc="best", framealpha=0.6)
+    fig.subplots_adjust(left=0.14, right=0.93, top=0.88, bottom=0.2)  # fixed: tight_layout costs ~0.1 s a figure
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _html_table(headers: List[str], cells: List[List[Any]], classes: Optional[List[List[str]]] = None) -> str:
+    from html import escape
+    out = ["<table><thead><tr>", *[f"<th>{escape(h)}</th>" for h in headers], "</tr></thead><tbody>"]
+    for i, row in enumerate(cells):
+        out.append("<tr>")
+        for j, c in enumerate(row):
+            cls = classes[i][j] if classes else ""
+            out.append(f"<td class=\"{cls}\">{escape(str(c))}</td>" if cls else f"<td>{escape(str(c))}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _agree_word(flag: Optional[bool], kind: str) -> str:
+    return "—" if flag is None else ("NO" if not flag else ("yes" if kind in ("checked", "certified") else "yes (cited)"))
+
+
+def render_html(rows: List[Dict[str, Any]]) -> str:
+    """One self-contained page: inline CSS, every figure an embedded base64 PNG, no scripts."""
+    import base64
+    from html import escape
+    trained = [k for k in ("ours APE", "ours NoPE") if any(k in r["extra"] for r in rows)]
+    headers = ["task", "program", "APE", "NoPE", "evidence (in full under each figure)", "paper APE", "paper NoPE",
+               "agree APE / NoPE", *trained]
+    cells, classes = [], []
+    for r in rows:
+        evidence = r["ape"]["short"]
+        if r["nope"]["short"] != r["ape"]["short"] and r["nope"]["kind"] in ("cited", "certified", "conflict"):
+            evidence += f"; NoPE {r['nope']['short']}"
+        agree = f"{_agree_word(r['agrees_ape'], r['ape']['kind'])} / {_agree_word(r['agrees_nope'], r['nope']['kind'])}"
+        cells.append([r["task"], r["program"] or "none", r["ape"]["verdict"], r["nope"]["verdict"], evidence,
+                      _acc(r["paper_ape"]), _acc(r["paper_nope"]), agree, *[_short(r["extra"].get(k)) for k in trained]])
+        mark = {"✓": "mark yes", "✗": "mark no", "?": "mark"}
+        classes.append(["", "", mark[r["ape"]["verdict"]], mark[r["nope"]["verdict"]], "", "num", "num",
+                        "no num" if False in (r["agrees_ape"], r["agrees_nope"]) else "num", *["num"] * len(trained)])
+    extra_keys: List[str] = []
+    for r in rows:
+        for k in r["extra"]:
+            if k not in extra_keys and k not in trained:
+                extra_keys.append(k)
+    cards = []
+    for r in rows:
+        png = base64.b64encode(task_figure_png(r)).decode("ascii")
+        full = escape(r["ape"]["evidence"]) if r["nope"]["evidence"] == r["ape"]["evidence"] else \
+            f"APE: {escape(r['ape']['evidence'])}<br>NoPE: {escape(r['nope']['evidence'])}"
+        cards.append(f"<div class=\"card\"><h3>{escape(r['task'])}</h3><img alt=\"{escape(r['task'])}: paper "
+                     f"accuracy by length bin against the theory\" src=\"data:image/png;base64,{png}\">"
+                     f"<p class=\"evidence\">{full}</p></div>")
+    parts = [
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<title>lengthgen-verify report</title>", f"<style>{_CSS}</style></head><body>",
+        "<h1>Theory vs. paper: C-RASP[periodic,local] (APE) and plain C-RASP (NoPE)</h1>",
+        f"<p class=\"caption\">{escape(summary(rows))}</p>",
+        "<h2>Verdicts</h2>",
+        "<p class=\"caption\">✓ a program exists (the task length-generalizes), ✗ none; paper columns: the authors' "
+        "label, then accuracy % on lengths 0-50/51-100/101-150 (formal languages: their own bins).</p>",
+        _html_table(headers, cells, classes),
+    ]
+    if extra_keys:
+        parts += ["<h2>Certificates from the later stages (Limit Transformer, communication, Z3)</h2>",
+                  _html_table(["task", *extra_keys],
+                              [[r["task"], *[_short(r["extra"].get(k)) for k in extra_keys]] for r in rows],
+                              [[""] + ["num"] * len(extra_keys) for _ in rows])]
+    parts += ["<h2>Accuracy by length bin against the theory</h2>",
+              "<p class=\"caption\">Solid: the paper's accuracies (APE, NoPE; dashed: APE with its regularizer); "
+              "dotted: our own runs (--trained). The title gives the theory's prediction.</p>",
+              f"<div class=\"grid\">{''.join(cards)}</div>", "</body></html>\n"]
+    return "\n".join(parts)

@@ -10,6 +10,16 @@
   "answer token k is a"): a fooling set of size s gives ≥ log₂ s bits, and log₂ rank(M_f) bits.
   The rank is computed exactly over GF(p) (p = 2³¹−1), which never exceeds the real rank, so the
   bound is certified; the floating-point real rank is reported beside it.
+
+Counting rows without the whole matrix [recon]: a LANGUAGE task whose labels are computed from a
+machine-readable spec (verify.spec) has Bob's labels at N+1..N+M determined by the machine's state
+after Alice's half (the DFA state; for a CounterSpec the values of its linear forms, whether every
+prefix so far met the `always` constraints, and the DFA state), so Alice halves with the same state
+have the same row. Rows are then computed for one Alice half per reachable state only. For a DFA,
+Bob's half need not be enumerated either: the row of state q is w ↦ accept(δ(q, w)) over the words
+w with 1 ≤ |w| ≤ M, so two states have equal rows iff no such w separates them — the M-step
+Myhill–Nerode equivalence without the empty word, computed by partition refinement; the distinct
+rows are its classes among the states reachable in exactly N steps, at any N.
 """
 from __future__ import annotations
 
@@ -22,6 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from verify.case import LANGUAGE
 from verify.comm.reference import INVALID, CommTask
 from verify.problems import UserError
 
@@ -135,77 +146,208 @@ def _greedy_incompatible(patterns: np.ndarray, valid: np.ndarray) -> List[int]:
 
 def _signatures(task: CommTask, xs: np.ndarray, ys: np.ndarray,
                 progress: Optional[Callable[[int, int], None]] = None):
-    """Stream over chunks of Alice halves: one byte-string row signature per x (the packed
-    required outputs over every y), validity, and the widest answer seen."""
+    """Stream over chunks of Alice halves: one row signature per x and the validity (R, C).
+
+    LANGUAGE rows are 0/1 labels, packed to bits per chunk (np.packbits), so memory is the
+    packed matrix, not C × M int64 per cell; nothing else of a chunk is kept. Sequence rows (a
+    pure-Python reference, at most PYTHON_CELL_LIMIT cells) keep their int64 answers, padded to
+    the widest answer seen."""
     R, C = len(xs), len(ys)
     n, m = xs.shape[1], ys.shape[1]
-    chunk = max(1, (1 << 22) // max(1, C * (n + m)))
-    sigs: List[np.ndarray] = []
+    # ~2^20 symbols per chunk: a reference's int64 temporaries stay ~10 MB each, per thread
+    chunk = max(1, (1 << 20) // max(1, C * (n + m)))
     valid = np.zeros((R, C), dtype=bool)
-    binary = True
-    raw: List[np.ndarray] = []
+    packed = task.format == LANGUAGE
+
     def run(start: int):
         xb = xs[start:start + chunk]
         out, ok = task.required(np.repeat(xb, C, axis=0), np.tile(ys, (len(xb), 1)))
-        return np.asarray(out).reshape(len(xb), C, -1), np.asarray(ok).reshape(len(xb), C)
+        out = np.asarray(out).reshape(len(xb), C, -1)
+        if packed and (out.min(initial=0) < 0 or out.max(initial=0) > 1):
+            raise AssertionError(f"labels of {task.name!r} outside 0/1")
+        sig = np.packbits(out.reshape(len(xb), -1).astype(np.uint8), axis=1) if packed else out
+        return sig, np.asarray(ok).reshape(len(xb), C)
 
     starts = list(range(0, R, chunk))
     # numpy references release the GIL in their array kernels: two threads use both CI cores
     workers = min(2, os.cpu_count() or 1) if task.vectorized and len(starts) > 1 else 1
+    sigs: List[np.ndarray] = []
     with ThreadPoolExecutor(workers) as pool:
-        for start, (out, ok) in zip(starts, pool.map(run, starts)):
-            valid[start:start + len(out)] = ok
-            raw.append(out)
+        for start, (sig, ok) in zip(starts, pool.map(run, starts)):
+            valid[start:start + len(sig)] = ok
+            sigs.append(sig)
             if progress:
                 progress(min(start + chunk, R), R)
-    width = max(o.shape[2] for o in raw)
-    binary = all(o.min() >= 0 and o.max() <= 1 for o in raw)
-    for o in raw:
-        if o.shape[2] < width:  # a shorter answer is padded with the PAD marker
-            o = np.concatenate([o, np.full(o.shape[:2] + (width - o.shape[2],), -1, o.dtype)], axis=2)
-        flat = o.reshape(len(o), -1)
-        sigs.append(np.packbits(flat.astype(np.uint8), axis=1) if binary else flat.astype(np.int64))
-    return np.concatenate(sigs, axis=0), valid, raw, width
+    if not packed:
+        width = max(o.shape[2] for o in sigs)
+        sigs = [np.concatenate([o, np.full(o.shape[:2] + (width - o.shape[2],), -1, o.dtype)], axis=2)
+                .reshape(len(o), -1) if o.shape[2] < width else o.reshape(len(o), -1) for o in sigs]
+    return np.concatenate(sigs, axis=0), valid
+
+
+# ------------------------------------------------------- machine states of spec-backed tasks
+def _spec_of(task: CommTask):
+    """The Automaton / CounterSpec the task's labels are computed from, or None (then rows are
+    counted from the reference alone)."""
+    from verify.spec import Automaton, CounterSpec
+    case = task.case
+    spec = getattr(case, "spec", None) if case is not None else None
+    if task.format != LANGUAGE or not isinstance(spec, (Automaton, CounterSpec)):
+        return None
+    if case.labels != spec.labels or tuple(spec.alphabet) != tuple(task.symbols):
+        return None  # labels not (only) the spec's own: the quotient would not be sound
+    return spec
+
+
+def _machine(spec) -> Tuple[np.ndarray, Callable[[np.ndarray, int], np.ndarray]]:
+    """(initial state (d,), step(states (S, d), symbol) -> states): a deterministic machine whose
+    state after x determines every label of x·y at positions after x (see the module notes)."""
+    from verify.spec import Automaton
+    aut = spec if isinstance(spec, Automaton) else spec.automaton
+    delta, _, q0 = aut.tables() if aut is not None else (None, None, 0)
+    if isinstance(spec, Automaton):
+        return np.array([q0], dtype=np.int64), lambda st, a: delta[st[:, :1], a]
+    constraints = spec.always + spec.final
+    coef = np.array([[dict(c.coeffs).get(a, 0) for c in constraints] for a in spec.alphabet],
+                    dtype=np.int64).reshape(len(spec.alphabet), len(constraints))
+    k_always = len(spec.always)
+
+    def step(st: np.ndarray, a: int) -> np.ndarray:
+        forms = st[:, :len(constraints)] + coef[a][None, :]
+        ok = st[:, -2].astype(bool)
+        for i, c in enumerate(spec.always[:k_always]):
+            ok = ok & np.asarray(_OPS[c.op](forms[:, i], c.bound), dtype=bool)
+        q = delta[st[:, -1], a] if delta is not None else st[:, -1]
+        return np.concatenate([forms, ok[:, None].astype(np.int64), q[:, None]], axis=1)
+
+    init = np.concatenate([np.zeros(len(constraints), dtype=np.int64), [1, q0]]).astype(np.int64)
+    return init, step
+
+
+_OPS = {"<": np.less, "<=": np.less_equal, "==": np.equal, "!=": np.not_equal,
+        ">=": np.greater_equal, ">": np.greater}
+STATE_LIMIT = 1 << 16
+DFA_REPORT_N = 4096    # one_way_rows reports k^N Alice halves; dfa_distinct_rows itself takes any N  # reachable machine states tracked with one representative each
+
+
+def state_representatives(task: CommTask, n: int) -> Optional[np.ndarray]:
+    """One Alice half of length n per reachable machine state, shape (S, n) — every Alice half
+    has the row of the representative of its state — or None when the task has no spec. Built
+    breadth-first, one step per position, never enumerating the k^n halves."""
+    spec = _spec_of(task)
+    if spec is None:
+        return None
+    init, step = _machine(spec)
+    k = len(task.symbols)
+    states, words = init[None, :], np.zeros((1, 0), dtype=np.int64)
+    for _ in range(n):
+        nxt = np.concatenate([step(states, a) for a in range(k)])
+        ext = np.concatenate([np.hstack([words, np.full((len(words), 1), a, dtype=np.int64)]) for a in range(k)])
+        states, first = np.unique(nxt, axis=0, return_index=True)
+        words = ext[first]
+        if len(states) > STATE_LIMIT:
+            return None
+    return words
+
+
+def dfa_distinct_rows(automaton, n: int, m: int) -> int:
+    """Distinct rows of a DFA language at (N, M), from the automaton alone (any N)."""
+    delta, final, q0 = automaton.tables()
+    delta = delta[:, :len(automaton.alphabet)]          # the end-marker column is no input symbol
+    reach = np.zeros(len(final), dtype=bool)
+    reach[q0] = True
+    seen: Dict[bytes, int] = {}
+    step = 0
+    while step < n:                                    # reachable sets are eventually periodic
+        key = reach.tobytes()
+        if key in seen:
+            period = step - seen[key]
+            for _ in range((n - step) % period):
+                reach = _dfa_step(delta, reach)
+            step = n
+            break
+        seen[key] = step
+        reach = _dfa_step(delta, reach)
+        step += 1
+    cls = np.zeros(len(final), dtype=np.int64)         # no word of length 1..0 separates anything
+    count = 1
+    for _ in range(m):
+        sig = np.concatenate([final[delta].astype(np.int64), cls[delta]], axis=1)
+        _, cls = np.unique(sig, axis=0, return_inverse=True)
+        cls = cls.reshape(-1)
+        if len(np.unique(cls)) == count:
+            break                                      # a refinement step that splits nothing is a fixpoint
+        count = len(np.unique(cls))
+    return len(np.unique(cls[reach]))
+
+
+def _dfa_step(delta: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(reach)
+    out[delta[reach].ravel()] = True
+    return out
 
 
 @dataclass(frozen=True)
 class RowPartition:
-    """The rows of the matrix at one (N, M): every Alice half `xs`, every Bob half `ys`, and
-    `witnesses`, indices into xs of Alice halves whose rows are pairwise incompatible (they differ
-    on some Bob half where both inputs are in the task's domain) — one per distinct row when the
-    task is total, a greedy certified set otherwise. Any one-way protocol must give these halves
-    pairwise different messages."""
+    """The rows of the matrix at one (N, M): the Alice halves `xs` whose rows were computed (every
+    half, or one per machine state of a spec-backed task — every other half has the row of its
+    state's representative), every Bob half `ys`, and `witnesses`, indices into xs of Alice halves
+    whose rows are pairwise incompatible (they differ on some Bob half where both inputs are in the
+    task's domain) — one per distinct row when the task is total, a greedy certified set otherwise.
+    Any one-way protocol must give these halves pairwise different messages."""
 
     xs: np.ndarray
     ys: np.ndarray
     distinct: int
     witnesses: np.ndarray
     total: bool
+    alice_halves: int = 0         # k^N, all Alice halves (len(xs) when xs is every one)
+    how: str = "enumeration"      # or "machine states"
+
+
+def _check_cells(task: CommTask, n: int, m: int, rows: int) -> None:
+    cells = rows * len(task.symbols) ** m
+    if cells > cell_limit(task):
+        hint = largest_exact_n(task, m - n)
+        raise UserError(
+            f"N = {n} is too large for exact row counting of {task.name!r}: {rows:,} Alice halves (or machine "
+            f"states) × {len(task.symbols)}^{m} Bob halves = {cells:,} pairs, over the limit of "
+            f"{cell_limit(task):,} for a {'numpy' if task.vectorized else 'pure-Python'} reference. Use N <= "
+            f"{hint} for exact counting, or the certificate method (`--method certificate`, for tasks with a "
+            f"symbolic model: repeat_copy, addition) or the program's protocol (`--method protocol`) for large N.")
 
 
 def row_partition(task: CommTask, n: int, m: Optional[int] = None,
                   progress: Optional[Callable[[int, int], None]] = None) -> RowPartition:
     m = n if m is None else m
-    _check_size(task, n, m)
+    if n < 1:
+        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use N >= 1)")
     k = len(task.symbols)
-    xs, ys = all_halves(k, n), all_halves(k, m)
-    sig, valid, raw, width = _signatures(task, xs, ys, progress)
+    xs = state_representatives(task, n)
+    how = "machine states"
+    if xs is None:
+        _check_size(task, n, m)
+        xs, how = all_halves(k, n), "enumeration"
+    else:
+        _check_cells(task, n, m, len(xs))
+    ys = all_halves(k, m)
+    sig, valid = _signatures(task, xs, ys, progress)
     if not valid.any():
         raise UserError(f"no input of {task.name!r} with Alice half {n} and Bob half {m} symbols is in the "
                         f"task's domain; try another N")
-    _, first = np.unique(sig, axis=0, return_index=True)
+    if sig.dtype == np.uint8:  # packed bits: one opaque byte string per row, hashed by np.unique
+        _, first = np.unique(np.ascontiguousarray(sig).view(np.dtype((np.void, sig.shape[1]))).ravel(),
+                             return_index=True)
+    else:
+        _, first = np.unique(sig, axis=0, return_index=True)
     reps = np.sort(first)
     total = bool(valid.all())
     if total:
-        return RowPartition(xs, ys, len(first), reps, True)
-    patterns = np.full((len(reps), len(ys), width), -1, dtype=np.int64)
-    sizes = np.cumsum([0] + [len(o) for o in raw])
-    for t, r in enumerate(reps):
-        block = int(np.searchsorted(sizes, r, side="right") - 1)
-        o = raw[block][r - sizes[block]]
-        patterns[t, :, :o.shape[1]] = o
+        return RowPartition(xs, ys, len(first), reps, True, k ** n, how)
+    out, _ = task.required(np.repeat(xs[reps], len(ys), axis=0), np.tile(ys, (len(reps), 1)))
+    patterns = np.asarray(out).reshape(len(reps), len(ys), -1)
     kept = _greedy_incompatible(patterns, valid[reps])
-    return RowPartition(xs, ys, len(first), reps[np.sort(np.asarray(kept, dtype=np.int64))], False)
+    return RowPartition(xs, ys, len(first), reps[np.sort(np.asarray(kept, dtype=np.int64))], False, k ** n, how)
 
 
 def distinguishing_bob_half(task: CommTask, x1: np.ndarray, x2: np.ndarray, ys: np.ndarray) -> Optional[int]:
@@ -223,8 +365,15 @@ def one_way_rows(task: CommTask, n: int, m: Optional[int] = None,
     """Exact one-way communication for Alice halves of length n, Bob halves of length m (= n)."""
     m = n if m is None else m
     t0 = time.perf_counter()
+    spec = _spec_of(task)
+    from verify.spec import Automaton
+    # no enumeration at all; capped only so that k^N (reported) stays a printable integer
+    if isinstance(spec, Automaton) and 1 <= n <= DFA_REPORT_N:
+        rows = dfa_distinct_rows(spec, n, m)
+        halves = len(task.symbols) ** n
+        return RowCount(n, m, halves, rows, rows, True, time.perf_counter() - t0)
     part = row_partition(task, n, m, progress)
-    return RowCount(n, m, len(part.xs), part.distinct, len(part.witnesses), part.total,
+    return RowCount(n, m, part.alice_halves, part.distinct, len(part.witnesses), part.total,
                     time.perf_counter() - t0)
 
 

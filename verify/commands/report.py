@@ -11,13 +11,23 @@ from verify.commands._common import console, emit_json, fail
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
-        json: bool = typer.Option(False, "--json"),
+        json: bool = typer.Option(False, "--json", help="print the report as JSON (snake_case keys; schema: "
+                                  "docs/report-schema.json)"),
+        wide: bool = typer.Option(False, "--wide", help="every column, with the paper's accuracies (about 160 "
+                                  "columns); the default fits a 100-column terminal"),
+        html: Optional[str] = typer.Option(None, "--html", help="also write one self-contained HTML page (tables "
+                                           "and per-task accuracy figures, images embedded) to this file"),
         samples: int = typer.Option(500, help="random inputs per program check"),
         budget: int = typer.Option(1 << 15, help="exhaustive inputs per program check"),
         sample_max_len: Optional[int] = typer.Option(None, "--sample-max-len"),
         seed: int = typer.Option(0),
         no_extra: bool = typer.Option(False, "--no-extra", help="skip the columns added by later stages"),
         trained: Optional[str] = typer.Option(None, help="a results JSON from `bench/reproduce.py` to add"),
+        prove: bool = typer.Option(False, "--prove", help="fill the z3 column: prove every case for all lengths "
+                                   "(fixed solver work per proof, in parallel over the cores; otherwise the "
+                                   "column says 'not run')"),
+        no_cache: bool = typer.Option(False, "--no-cache", help="with --prove: neither read nor write the proof "
+                                      "cache (~/.cache/lengthgen-verify/smt.json)"),
     ) -> None:
         """Every task: its program, fragment, checked verdicts with APE and NoPE, the paper's labels and accuracies."""
         from rich.progress import Progress
@@ -34,21 +44,36 @@ def register(app: typer.Typer) -> None:
         if sample_max_len is not None:
             require_range("--sample-max-len", sample_max_len, 1)
         require_seed("--seed", seed)
+        if html is not None:
+            from verify.outputs import check_file_target
+            check_file_target(html, "--html", suffixes=(".html", ".htm"))
         if trained:
             from torch_bridge.results import read_trained_results
             read_trained_results(trained)
         settings = ReportSettings(budget=budget, samples=samples, sample_max_len=sample_max_len, seed=seed,
                                   extra_columns=not no_extra)
         out = console()
+        if not no_extra:  # the z3 column: a function of the flags, never of an earlier run's cache
+            from verify.smt.report_columns import prepare
+            prepare(all_cases(), prove=prove, use_cache=not no_cache)
         with Progress(console=out, transient=True, disable=json) as bar:
             task = bar.add_task("report", total=len(all_cases()))
             rows = build_rows(settings, progress=lambda: bar.advance(task))
         if trained:
             from verify.trained import add_trained
             add_trained(rows, trained)
+        if html is not None:
+            from verify.outputs import write_text
+            from verify.report import render_html
+            write_text(html, render_html(rows), "--html")
         if json:
-            emit_json(rows)
+            from verify.report import report_document
+            emit_json(report_document(rows))
         else:
-            render(rows, out)
+            if wide:
+                out.width = max(out.width, 170)
+            render(rows, out, wide=wide)
+            if html is not None:
+                out.print(f"wrote {html}")
         if any(r["check"] and r["check"]["status"] == "refuted" for r in rows):
             fail(1)
