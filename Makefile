@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed constraints.txt
-	$(PIP) install -q -c constraints.txt -e '.[dev,torch]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,torch,hf,ray]'
 	touch $@
 
 demo: $(VENV)/.installed

@@ -336,10 +336,10 @@ def test_sweep_rerun_keeps_results_and_exit_codes(tmp_path, monkeypatch, capsys)
     model = next((out / "models").iterdir())
     assert mode(model) == 0o755 and all(mode(p) == 0o644 for p in model.iterdir())
     assert mode(out / "results.json") == 0o644 and mode(out / "runs.jsonl") == 0o644
-    # the same grid again: every run fails (its model folder exists): a user error, results kept
+    # the same grid again without --resume/--overwrite: refused before any work, results kept
     assert main(args) == 2
     assert (out / "results.json").read_text() == results
-    assert len((out / "runs.jsonl").read_text().splitlines()) == 2
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 1
     # a crashing run is an internal error (70), not "refuted" (1)
     import torch_bridge.sweep as sw
     monkeypatch.setattr(sw, "run_one", lambda spec: 1 / 0)

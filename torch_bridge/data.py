@@ -7,6 +7,13 @@ predicts prefix membership `labels(ids)` at w_1 … w_n — documented choice: t
 per-position label for these languages is membership-like, and a binary head keeps the LM
 vocabulary equal to the alphabet.
 
+NEXT-SYMBOL protocol (`protocol="next_symbol"`, LANGUAGE cases with a DFA reference): the style of
+the paper's formal-language suite (Bhattamishra et al. 2020). Inputs are strings every prefix of which
+can still become a member (random walks through the DFA's live states); the model (LM head over
+alphabet, <bos>, <eos>) predicts at <bos> and at every symbol the set of legal next symbols: a symbol
+is legal when the DFA's state after it is live, <eos> when the prefix is a member. Targets are k-hot
+(batch, n, vocab), the <bos> column never scored; a string is right when every position's set is.
+
 Lengths are input lengths (the answer is extra). A bin (lo, hi) draws lengths uniformly from the
 valid lengths in [max(lo, case.min_len), hi] that are multiples of case.length_multiple.
 Accuracy is exact match of every scored position, in percent.
@@ -22,6 +29,8 @@ from verify.case import LANGUAGE, SEQUENCE, Case
 from verify.problems import UserError
 
 PAD_LABEL = -100
+MEMBERSHIP, NEXT_SYMBOL = "membership", "next_symbol"
+PROTOCOLS = (MEMBERSHIP, NEXT_SYMBOL)
 DEFAULT_BINS: Tuple[Tuple[int, int], ...] = ((0, 50), (51, 100), (101, 150))
 TRAIN_BIN: Tuple[int, int] = (0, 50)
 
@@ -35,13 +44,26 @@ def bin_key(b: Tuple[int, int]) -> str:
 class Batch:
     ids: np.ndarray        # (B, T) int64 token ids, padded
     targets: np.ndarray    # (B, T): next-token id (SEQUENCE) or 0/1 label (LANGUAGE); PAD_LABEL = not scored
+    #                        (B, T, vocab) 0/1 legal-next-symbol sets under the NEXT-SYMBOL protocol
     lengths: np.ndarray    # (B,) real sequence lengths (tokens, including <bos>)
 
 
 class TaskData:
     """Encodes one catalogue case for a model; knows its vocabulary and how long sequences get."""
 
-    def __init__(self, case: Case):
+    def __init__(self, case: Case, protocol: str = MEMBERSHIP):
+        if protocol not in PROTOCOLS:
+            raise UserError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+        self.protocol = protocol
+        if protocol == NEXT_SYMBOL:
+            from verify.spec import Automaton
+            if case.format != LANGUAGE or not isinstance(case.spec, Automaton):
+                raise UserError(f"case {case.name!r}: next-symbol labels need a language with a DFA reference; "
+                                f"use prefix membership")
+            from cases._common import automaton_members, live_states
+            self._delta, self._final, self._start = case.spec.tables()
+            self._live = live_states(case.spec)
+            self._members = automaton_members(case.spec)
         if case.sampler is None:
             raise UserError(f"case {case.name!r} has no sampler, so it cannot be trained on")
         if case.format == SEQUENCE and case.answer is None:
@@ -49,10 +71,21 @@ class TaskData:
         self.case = case
         if case.format == SEQUENCE:
             tokens = [case.bos, *case.input_alphabet, *case.alphabet, case.sep, case.eos]
+        elif protocol == NEXT_SYMBOL:
+            tokens = [*case.alphabet, case.bos, case.eos]
         else:
             tokens = [*case.alphabet, case.bos]
         self.tokens: Tuple[str, ...] = tuple(dict.fromkeys(tokens))
         self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @property
+    def next_symbol(self) -> bool:
+        return self.protocol == NEXT_SYMBOL
+
+    @property
+    def binary_head(self) -> bool:
+        """Prefix membership of a language: one logit per position; else the LM head over the tokens."""
+        return self.is_language and not self.next_symbol
 
     @property
     def is_language(self) -> bool:
@@ -76,6 +109,8 @@ class TaskData:
 
     def sample(self, rng: np.random.Generator, size: int, lo: int, hi: int) -> Batch:
         lengths = rng.choice(self.valid_lengths(lo, hi), size=size)
+        if self.next_symbol:
+            return self._sample_next_symbol(rng, lengths)
         rows: List[Tuple[np.ndarray, np.ndarray]] = []
         for n in np.unique(lengths):
             count = int((lengths == n).sum())
@@ -87,6 +122,21 @@ class TaskData:
         for b, (x, y) in enumerate(rows):
             ids[b, :len(x)], targets[b, :len(y)], real[b] = x, y, len(x)
         return Batch(ids, targets, real)
+
+    def _sample_next_symbol(self, rng: np.random.Generator, lengths: np.ndarray) -> Batch:
+        c, k = self.case, len(self.case.alphabet)
+        size, width = len(lengths), int(lengths.max()) + 1
+        ids = np.full((size, width), self.index[c.bos], np.int64)
+        targets = np.full((size, width, len(self.tokens)), PAD_LABEL, np.int64)
+        for n in np.unique(lengths):
+            rows = np.flatnonzero(lengths == n)
+            words = self._members(rng, rows.size, int(n))                        # (m, n) symbol ids
+            states = np.concatenate([np.full((rows.size, 1), self._start), c.spec.prefix_states(words)], axis=1)
+            ids[rows, 1:n + 1] = words                                           # symbol id = token index
+            legal = self._live[self._delta[states][:, :, :k]]                    # (m, n+1, k)
+            targets[rows, :n + 1, :k] = legal
+            targets[rows, :n + 1, self.index[c.eos]] = self._final[states]
+        return Batch(ids, targets, lengths + 1)
 
     def _encode(self, drawn) -> List[Tuple[np.ndarray, np.ndarray]]:
         c = self.case
@@ -127,4 +177,4 @@ def training_case(case: Case) -> Case:
 def exact_match(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """(B,) True where every scored position is right."""
     scored = targets != PAD_LABEL
-    return ((predictions == targets) | ~scored).all(axis=1)
+    return ((predictions == targets) | ~scored).reshape(len(targets), -1).all(axis=1)

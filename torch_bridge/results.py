@@ -59,6 +59,31 @@ def summarize(runs: Iterable[Dict]) -> List[Dict]:
     return sorted(rows, key=lambda r: (r["task"], r["encoding"]))
 
 
+def recorded_runs(lines: Iterable[str]) -> List[Dict]:
+    """The successful runs of a sweep's runs.jsonl, the latest record per configuration (a rerun of a grid
+    point replaces its earlier record; a failed rerun does not erase an earlier success). Lines that
+    are not run records (a torn last line after a crash, an older format) are skipped."""
+    latest: Dict[str, Dict] = {}
+    for line in lines:
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if (not isinstance(r, dict) or "error" in r or not isinstance(r.get("config"), dict)
+                or any(f not in r for f in REQUIRED) or not acc_keys(r)):
+            continue
+        latest[str(r.get("key") or r.get("run", len(latest)))] = r   # key: the run's full configuration
+    return list(latest.values())
+
+
+def merge_rows(existing: Iterable[Dict], new: Iterable[Dict]) -> List[Dict]:
+    """results.json after a sweep: the new rows, plus every earlier row whose (task, encoding) the new
+    ones do not cover, so a rerun never leaves fewer results than there were."""
+    rows = {(r["task"], r["encoding"]): r for r in existing}
+    rows.update({(r["task"], r["encoding"]): r for r in new})
+    return sorted(rows.values(), key=lambda r: (r["task"], r["encoding"]))
+
+
 def read_trained_results(path) -> List[Dict]:
     """Read and check a trained-results file; UserError naming what is wrong."""
     p = Path(path)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from torch_bridge.config import APE, BINARY_HEAD, LM_HEAD, NOPE, POSITION_ENCODINGS, REG, GPT2Config
-from torch_bridge.data import (DEFAULT_BINS, PAD_LABEL, TRAIN_BIN, Batch, TaskData, bin_key, exact_match,
+from torch_bridge.data import (DEFAULT_BINS, MEMBERSHIP, PAD_LABEL, TRAIN_BIN, Batch, TaskData, bin_key, exact_match,
                                training_case)
 from torch_bridge.model import GPT2
 from verify.case import Case
@@ -30,6 +30,9 @@ def encoding_name(pe: str, reg_lambda: float) -> str:
         m = mantissa.rstrip("0").rstrip(".")
         return f"APE+reg{m}e{int(exponent)}"
     return "APE"
+
+
+DEVICES = ("cpu", "cuda", "auto")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class TrainConfig:
     train_eval_samples: int = 512  # fresh training-bin samples for the early-stop check
     eval_samples: int = 2000       # per test bin, as in the paper
     threads: Optional[int] = 1     # torch CPU threads; 1 is fastest for models this small (None: torch's default)
+    length_groups: int = 4         # a step's batch is run as this many groups of similar length (same gradient)
+    protocol: str = MEMBERSHIP     # languages: prefix membership, or next_symbol (torch_bridge.data)
+    device: str = "cpu"            # cpu | cuda | auto (cuda when torch sees one)
 
     def __post_init__(self):
         if self.pe not in POSITION_ENCODINGS:
@@ -61,6 +67,24 @@ class TrainConfig:
             raise UserError(f"--d {self.d} must be divisible by --heads {self.heads}")
         if self.lr <= 0:
             raise UserError("--lr must be positive")
+        if self.length_groups < 1:
+            raise UserError("length_groups must be at least 1")
+        if self.device not in DEVICES:
+            raise UserError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+
+
+
+def resolve_device(name: str) -> torch.device:
+    """--device: cpu, cuda (refused with a message when torch sees no CUDA device), auto (cuda if seen)."""
+    if name not in DEVICES:
+        raise UserError(f"--device must be one of {', '.join(DEVICES)}, not {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: torch sees no CUDA device here (torch.cuda.is_available() is False"
+                        f"; torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'}); "
+                        "use --device cpu or --device auto")
+    return torch.device(name)
 
 
 @dataclass
@@ -69,23 +93,26 @@ class TrainResult:
     metrics: Dict[str, object] = field(default_factory=dict)
 
 
-def _tensors(batch: Batch):
-    return torch.from_numpy(batch.ids), torch.from_numpy(batch.targets)
+def _tensors(batch: Batch, device=None):
+    ids, targets = torch.from_numpy(batch.ids), torch.from_numpy(batch.targets)
+    return (ids, targets) if device is None else (ids.to(device), targets.to(device))
 
 
-def _loss(model: GPT2, ids, targets, offset) -> torch.Tensor:
+def _loss(model: GPT2, ids, targets, offset, reduction: str = "mean") -> torch.Tensor:
     out = model(ids, offset)
-    if model.config.head == BINARY_HEAD:
+    if model.config.head == BINARY_HEAD or targets.dim() == 3:   # membership, or next-symbol sets (k-hot)
         mask = targets != PAD_LABEL
-        return F.binary_cross_entropy_with_logits(out[mask], targets[mask].float())
-    return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=PAD_LABEL)
+        return F.binary_cross_entropy_with_logits(out[mask], targets[mask].float(), reduction=reduction)
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=PAD_LABEL,
+                           reduction=reduction)
 
 
 @torch.no_grad()
-def predict(model: GPT2, ids: torch.Tensor, offset=0) -> np.ndarray:
+def predict(model: GPT2, ids: torch.Tensor, offset=0, sets: bool = False) -> np.ndarray:
+    """Per position: the membership bit, the argmax token, or (sets) every token whose logit is > 0."""
     out = model(ids, offset)
-    pred = (out > 0).long() if model.config.head == BINARY_HEAD else out.argmax(-1)
-    return pred.numpy()
+    pred = (out > 0).long() if model.config.head == BINARY_HEAD or sets else out.argmax(-1)
+    return pred.cpu().numpy()
 
 
 @torch.no_grad()
@@ -93,11 +120,12 @@ def accuracy(model: GPT2, data: TaskData, rng: np.random.Generator, samples: int
              chunk: int = 250) -> float:
     """Exact-match accuracy in percent under teacher forcing, positions from 0 (offset 0)."""
     model.eval()
+    device = next(model.parameters()).device
     right = 0
     for start in range(0, samples, chunk):
         batch = data.sample(rng, min(chunk, samples - start), lo, hi)
-        ids, targets = _tensors(batch)
-        right += int(exact_match(predict(model, ids), batch.targets).sum())
+        pred = predict(model, torch.from_numpy(batch.ids).to(device), sets=data.next_symbol)
+        right += int(exact_match(pred, batch.targets).sum())
     return 100.0 * right / samples
 
 
@@ -106,65 +134,127 @@ def make_model(cfg: TrainConfig, data: TaskData, n_positions: int) -> GPT2:
     gcfg = GPT2Config(vocab_size=len(data.tokens), n_positions=n_positions, n_embd=cfg.d, n_layer=cfg.layers,
                       n_head=cfg.heads, position_encoding=cfg.pe,
                       regularizer_lambda=cfg.reg_lambda if cfg.pe == REG else 0.0,
-                      head=BINARY_HEAD if data.is_language else LM_HEAD, tokens=data.tokens)
+                      head=BINARY_HEAD if data.binary_head else LM_HEAD, tokens=data.tokens)
     return GPT2(gcfg)
+
+
+class _Stepper:
+    """One optimizer step of the paper's training (SPEC §5), shared by train() and measure_step_seconds()."""
+
+    def __init__(self, cfg: TrainConfig, data: TaskData, n_positions: int, rng: np.random.Generator):
+        self.cfg, self.data, self.n_positions, self.rng = cfg, data, n_positions, rng
+        self.device = resolve_device(cfg.device)
+        self.model = make_model(cfg, data, n_positions).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: max(0.0, 1.0 - s / cfg.steps))
+        self.lam = cfg.reg_lambda if cfg.pe == REG else 0.0
+
+    def step(self) -> torch.Tensor:
+        cfg, model, rng = self.cfg, self.model, self.rng
+        model.train()
+        batch = self.data.sample(rng, cfg.batch, *cfg.train_bin)
+        ids, targets = _tensors(batch, self.device)
+        # random offsets so every row of the position table is trained (SPEC §5)
+        offset = (torch.from_numpy(rng.integers(0, self.n_positions - batch.ids.shape[1] + 1, size=cfg.batch))
+                  .to(self.device) if cfg.pe != NOPE else 0)
+        self.opt.zero_grad(set_to_none=True)
+        # Lengths are uniform in the bin, so padding every row to the longest wastes about half of the
+        # compute. Rows sorted by length run in groups, each padded to its own longest row; padding sits
+        # after a row's tokens and attention is causal, so the scored positions see exactly what they
+        # would in the full batch, and summed losses over the batch's count of scored positions give
+        # the full batch's mean loss and gradient (up to float rounding).
+        scored = int((batch.targets != PAD_LABEL).sum())
+        # (on a GPU one padded batch is cheaper than more, smaller kernel launches)
+        n_groups = 1 if self.device.type == "cuda" else min(cfg.length_groups, cfg.batch)
+        groups = np.array_split(np.argsort(batch.lengths, kind="stable"), n_groups)
+        loss = torch.zeros((), device=self.device)
+        for rows in groups:
+            width = int(batch.lengths[rows].max())
+            index = torch.from_numpy(rows).to(self.device)
+            part = _loss(model, ids[index, :width], targets[index, :width],
+                         offset[index] if torch.is_tensor(offset) else offset, reduction="sum") / max(1, scored)
+            part.backward()
+            loss += part.detach()
+        if self.lam:
+            penalty = self.lam * model.positional_penalty()
+            penalty.backward()
+            loss += penalty.detach()
+        self.opt.step()
+        self.sched.step()
+        return loss
+
+
+def _setup(case: Case, cfg: TrainConfig, paper_size: bool):
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    if paper_size:
+        case = training_case(case)
+    data = TaskData(case, cfg.protocol)
+    longest = max(hi for _, hi in (cfg.train_bin, *cfg.test_bins))
+    return case, data, data.max_total_length(longest, rng), rng
+
+
+def measure_step_seconds(case: Case, cfg: TrainConfig, steps: int = 4, warmup: int = 1,
+                         paper_size: bool = True) -> float:
+    """CPU seconds of this thread per training step (time.thread_time: other processes' load does not
+    inflate it), measured over `steps` steps after `warmup`; on CUDA, wall seconds after a synchronize."""
+    case, data, n_positions, rng = _setup(case, cfg, paper_size)
+    stepper = _Stepper(cfg, data, n_positions, rng)
+    cuda = stepper.device.type == "cuda"
+    clock = time.perf_counter if cuda else time.thread_time
+    for _ in range(warmup):
+        stepper.step()
+    if cuda:
+        torch.cuda.synchronize()
+    t0 = clock()
+    for _ in range(steps):
+        stepper.step()
+    if cuda:
+        torch.cuda.synchronize()
+    return (clock() - t0) / steps
 
 
 def train(case: Case, cfg: TrainConfig, on_step: Optional[Callable[[int, int, float, Optional[float]], None]] = None,
           paper_size: bool = True) -> TrainResult:
     """Train one model on one case; `on_step(step, total, loss, train_acc or None)` reports progress.
-    paper_size: train on the paper's task size where the catalogue keeps a smaller one (training_case)."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    paper_size: train on the paper's task size where the catalogue keeps a smaller one (training_case).
+    Returns the model on the CPU (whatever --device trained it)."""
     t0 = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
-    if paper_size:
-        case = training_case(case)
-    data = TaskData(case)
-    longest = max(hi for _, hi in (cfg.train_bin, *cfg.test_bins))
-    n_positions = data.max_total_length(longest, rng)
-    model = make_model(cfg, data, n_positions)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / cfg.steps))
-    lam = cfg.reg_lambda if cfg.pe == REG else 0.0
+    case, data, n_positions, rng = _setup(case, cfg, paper_size)
+    stepper = _Stepper(cfg, data, n_positions, rng)
+    model = stepper.model
     lo, hi = cfg.train_bin
     check_rng = np.random.default_rng(cfg.seed + 10_000)
     history, train_acc, step = [], None, 0
+    eval_s = 0.0
     for step in range(1, cfg.steps + 1):
-        model.train()
-        batch = data.sample(rng, cfg.batch, lo, hi)
-        ids, targets = _tensors(batch)
-        # random offsets so every row of the position table is trained (SPEC §5)
-        offset = (torch.from_numpy(rng.integers(0, n_positions - batch.ids.shape[1] + 1, size=cfg.batch))
-                  if cfg.pe != NOPE else 0)
-        loss = _loss(model, ids, targets, offset)
-        if lam:
-            loss = loss + lam * model.positional_penalty()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        loss = loss.detach()
-        opt.step()
-        sched.step()
+        loss = stepper.step()
         train_acc = None
         if step % cfg.eval_every == 0 or step == cfg.steps:
+            te = time.perf_counter()
             train_acc = accuracy(model, data, check_rng, cfg.train_eval_samples, lo, hi)
+            eval_s += time.perf_counter() - te
             history.append({"step": step, "loss": float(loss), "train_acc": train_acc})
         if on_step:
             on_step(step, cfg.steps, float(loss), train_acc)
         if train_acc == 100.0:
             break
+    train_s = time.perf_counter() - t0
     test_rng = np.random.default_rng(cfg.seed + 20_000)
     acc = {bin_key(b): accuracy(model, data, test_rng, cfg.eval_samples, *b) for b in cfg.test_bins}
     final_train = history[-1]["train_acc"] if history else None
+    model = model.cpu().eval()
     metrics = {
-        "task": case.name, "vocab_size": case.extra.get("vocab_size"), "encoding": encoding_name(cfg.pe, cfg.reg_lambda), "format": case.format,
-        "config": {**asdict(cfg), "n_positions": n_positions},
+        "task": case.name, "protocol": cfg.protocol if data.is_language else None, "vocab_size": case.extra.get("vocab_size"), "encoding": encoding_name(cfg.pe, cfg.reg_lambda), "format": case.format,
+        "config": {**asdict(cfg), "n_positions": n_positions}, "device": str(stepper.device),
         "steps_run": step, "stopped_early": final_train == 100.0 and step < cfg.steps,
         "train_fit": final_train == 100.0, "train_acc": final_train,
         "bins": [list(b) for b in cfg.test_bins], **acc,
         "positional_penalty": float(model.positional_penalty().detach()),
         "history": history, "wall_s": round(time.perf_counter() - t0, 2),
+        # where the time went: the early-stop checks inside the training loop, the final test bins after it
+        "early_stop_eval_s": round(eval_s, 2), "test_eval_s": round(time.perf_counter() - t0 - train_s, 2),
         "head": model.config.head,
     }
-    model.eval()
     return TrainResult(model, metrics)

@@ -28,16 +28,106 @@ def need_torch():
 
 def _floats(text: str, what: str) -> List[float]:
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise UserError(f"--{what} takes comma-separated numbers, not {text!r}") from None
+    if not values:
+        raise UserError(f"--{what} takes comma-separated numbers; it is empty")
+    return values
 
 
 def _ints(text: str, what: str) -> List[int]:
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise UserError(f"--{what} takes comma-separated integers, not {text!r}") from None
+    if not values:
+        raise UserError(f"--{what} takes comma-separated integers; it is empty")
+    return values
+
+
+# ranges of the training flags: past these a run takes days, not a different answer
+MAX_STEPS = 10_000_000
+MAX_EVAL_SAMPLES = 10_000_000
+MAX_THREADS = 1024
+MAX_SEEDS = 1000
+MAX_WORKERS = 256
+MAX_RUNS = 100_000
+LONGEST_INPUT = 150        # the longest test bin (torch_bridge.data.DEFAULT_BINS)
+
+
+def check_training_flags(layers: int, heads: int, d: int, lr: float, steps: int, seed: int, reg_lambda: float,
+                         batch: int, eval_samples: int, threads: int = 1) -> None:
+    """Every numeric training flag, before torch is imported or anything allocated."""
+    from verify.limits import require_finite, require_range, require_seed
+    for flag, value in (("--layers", layers), ("--heads", heads), ("--d", d), ("--batch", batch)):
+        require_range(flag, value, 1)
+    require_range("--steps", steps, 1, MAX_STEPS)
+    require_range("--eval-samples", eval_samples, 1, MAX_EVAL_SAMPLES)
+    require_range("--threads", threads, 1, MAX_THREADS)
+    require_seed("--seed", seed)
+    require_finite("--lr", lr, 0.0, strict_lo=True)
+    require_finite("--lambda", reg_lambda, 0.0)
+    if d % heads:
+        raise UserError(f"--d {d} must be divisible by --heads {heads}")
+
+
+def training_memory(vocab: int, n_positions: int, layers: int, heads: int, d: int, batch: int, pe: str):
+    """(bytes for weights + gradients + AdamW's two moments, bytes for one step's activations), float32.
+    Parameters: token and position tables plus 12d² + 13d per block (attention 4d², MLP 8d²);
+    activations per block after Korthikanti et al. (2022), in float32: T·B·(68d + 10·H·T)."""
+    positions = n_positions * d if pe != "nope" else 0
+    params = vocab * d + positions + layers * (12 * d * d + 13 * d) + 3 * d + 1
+    activations = layers * n_positions * batch * (68 * d + 10 * heads * n_positions) + 4 * batch * n_positions * vocab
+    return 16 * params, activations
+
+
+def refuse_oversized_training(case, layers: int, heads: int, d: int, batch: int, pe: str, copies: int = 1) -> None:
+    """Estimate the memory of a run on `case` (copies: runs at once) and refuse it past the budget,
+    naming the flag that drives the estimate."""
+    from torch_bridge.data import TaskData, training_case
+    from verify.limits import human_bytes, refuse_if_too_big
+    import numpy as np
+    data = TaskData(training_case(case))
+    n_positions = data.max_total_length(LONGEST_INPUT, np.random.default_rng(0))
+    state, acts = training_memory(len(data.tokens), n_positions, layers, heads, d, batch, pe)
+    total = copies * (state + acts)
+    if state >= acts:
+        flag, hint = "--d", f"the weights and optimizer state alone take {human_bytes(copies * state)}; lower --d or --layers"
+    else:
+        flag, hint = "--batch", (f"one step's activations take {human_bytes(copies * acts)} "
+                                 f"(sequences of {n_positions} positions); lower --batch, --heads or --layers")
+    if copies > 1:
+        hint += f", or --workers (now {copies} runs at once)"
+    refuse_if_too_big(flag, total, hint, what=f"training {layers} layers × {heads} heads of width {d}")
+
+
+DEVICES = ("cpu", "cuda", "auto")     # torch_bridge.train.DEVICES (not imported: no torch before the checks)
+MAX_SWEEP_CPU_S = 3600                # past this estimate a sweep needs --yes
+
+
+def check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise UserError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
+
+
+def check_train_folder(target: Path, overwrite: bool) -> None:
+    """--out of `train`: missing or empty; with --overwrite also an earlier run's folder (it holds a
+    metrics.json), replaced only once the new run is saved. Anything else is never replaced."""
+    from verify.outputs import check_folder_target
+    check_folder_target(target, "--out", nonempty_ok=True)   # names, file-or-folder, a writable parent
+    if overwrite and target.is_dir() and any(target.iterdir()):
+        if not (target / "metrics.json").is_file():
+            raise UserError(f"--out {str(target)!r}: --overwrite replaces a folder `verify train` wrote (it has "
+                            f"a metrics.json); this one has none, so it is left alone; choose another --out")
+        return
+    if target.is_dir() and any(target.iterdir()):
+        raise UserError(f"--out {str(target)!r}: exists and is not empty; choose another --out, or pass "
+                        f"--overwrite to replace an earlier run's folder")
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:,.1f} CPU-hours" if seconds >= 3600 else f"{seconds / 60:,.1f} CPU-minutes"
 
 
 def _progress():
@@ -60,21 +150,28 @@ def register(app: typer.Typer) -> None:
         eval_samples: int = typer.Option(2000, "--eval-samples", help="samples per test bin"),
         threads: int = typer.Option(1, "--threads", help="torch CPU threads"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default out/train/<run>)"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace --out when it holds an earlier run"),
+        device: str = typer.Option("cpu", "--device", help="cpu | cuda | auto (cuda when torch sees one)"),
         json_out: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     ):
         """Train GPT-2 on a case (AdamW, linear decay, random position offsets, early stop) and save a
         Hugging Face folder plus metrics.json."""
+        from verify.catalogue import get_case
+        from verify.outputs import check_folder_target, staged_folder
+        check_training_flags(layers, heads, d, lr, steps, seed, reg_lambda, batch, eval_samples, threads)
+        check_device(device)
+        the_case = get_case(case)
         need_torch()
         from torch_bridge.checkpoint import save_pretrained
-        from torch_bridge.train import TrainConfig, encoding_name, train
-        from verify.catalogue import get_case
-        the_case = get_case(case)
+        from torch_bridge.train import TrainConfig, encoding_name, resolve_device, train
         cfg = TrainConfig(layers=layers, heads=heads, d=d, lr=lr, steps=steps, seed=seed, pe=pe,
-                          reg_lambda=reg_lambda, batch=batch, eval_samples=eval_samples, threads=threads)
+                          reg_lambda=reg_lambda, batch=batch, eval_samples=eval_samples, threads=threads,
+                          device=device)
+        refuse_oversized_training(the_case, layers, heads, d, batch, pe)
         name = f"{case}-{encoding_name(pe, reg_lambda)}-L{layers}H{heads}d{d}-lr{lr:g}-s{seed}"
         target = out or Path("out") / "train" / name
-        if target.exists() and any(target.iterdir()):
-            raise UserError(f"{target}: exists and is not empty; choose another --out")
+        check_train_folder(target, overwrite)  # before training: a bad --out must not cost the run
+        resolve_device(device)
         with _progress() as progress:
             task = progress.add_task(f"train {name}", total=steps, info="")
 
@@ -84,7 +181,11 @@ def register(app: typer.Typer) -> None:
 
             result = train(the_case, cfg, on_step=on_step)
         m = result.metrics
-        save_pretrained(result.model, target, {"metrics.json": m})
+        with staged_folder(target, "--out") as tmp:
+            save_pretrained(result.model, tmp, {"metrics.json": m})
+            if overwrite and target.is_dir() and any(target.iterdir()):  # the new run is whole: now replace
+                import shutil
+                shutil.rmtree(target)
         m = {**m, "saved": str(target)}
         if json_out:
             emit_json({k: v for k, v in m.items() if k != "history"})
@@ -105,54 +206,149 @@ def register(app: typer.Typer) -> None:
         pe: str = typer.Option("ape,nope,reg", "--pe"),
         reg_lambda: float = typer.Option(1e-4, "--lambda"),
         eval_samples: int = typer.Option(2000, "--eval-samples"),
-        workers: int = typer.Option(2, "--workers", help="local processes"),
+        workers: Optional[int] = typer.Option(None, "--workers",
+                                              help="runs at once: local processes (default 2), or Ray tasks in "
+                                                   "flight (default: as the cluster's resources allow)"),
         backend: str = typer.Option("local", "--backend", help="local | ray"),
+        address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (default $RAY_ADDRESS; "
+                                                                      "none: a local Ray instance)"),
+        cpus_per_run: float = typer.Option(1.0, "--cpus-per-run", help="Ray: CPUs per run (also its torch threads)"),
+        gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help="Ray: GPUs per run (fractions share one)"),
+        retries: int = typer.Option(1, "--retries", help="Ray: retries of a run whose worker or node died"),
+        device: str = typer.Option("cpu", "--device", help="cpu | cuda | auto, for every run"),
         out: Path = typer.Option(Path("out/sweep"), "--out"),
+        resume: bool = typer.Option(False, "--resume", help="continue the sweep in --out: skip its finished runs "
+                                                            "(same full configuration), merge the results"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace the sweep in --out"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="print the grid, the run count and the estimated "
+                                                              "CPU time (measured), and stop"),
+        yes: bool = typer.Option(False, "--yes", help=f"run even when the estimate is over "
+                                                      f"{MAX_SWEEP_CPU_S // 3600} CPU-hour"),
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Run the paper's grid (layers × heads × d × lr × seeds × encodings) in parallel; writes
         runs.jsonl (every run) and results.json (the trained-results schema, for verify report --trained)."""
-        need_torch()
-        import json
-        from torch_bridge.results import summarize
-        from torch_bridge.sweep import grid, run_sweep
         from verify.catalogue import get_case
-        for c in cases:
-            get_case(c)
+        from verify.limits import require_finite, require_range
+        # every user error is found here, before a folder or a log exists
+        the_cases = [get_case(c) for c in cases]
         pes = [p.strip() for p in pe.split(",") if p.strip()]
+        if not pes:
+            raise UserError("--pe takes ape, nope, reg (comma-separated); it is empty")
         for p in pes:
             if p not in ("ape", "nope", "reg"):
                 raise UserError(f"--pe takes ape, nope, reg (comma-separated), not {p!r}")
-        specs = grid(cases, pes, _ints(layers, "layers"), _ints(heads, "heads"), _ints(d, "d"), _floats(lr, "lr"),
-                     range(seeds), steps, reg_lambda, eval_samples, str(out / "models"))
+        grid_values = {"layers": _ints(layers, "layers"), "heads": _ints(heads, "heads"), "d": _ints(d, "d"),
+                       "lr": _floats(lr, "lr")}
+        require_range("--seeds", seeds, 1, MAX_SEEDS)
+        if workers is not None:
+            require_range("--workers", workers, 1, MAX_WORKERS)
+        if backend not in ("local", "ray"):
+            raise UserError(f"--backend must be local or ray, not {backend!r}")
+        check_device(device)
+        require_finite("--cpus-per-run", cpus_per_run, 0.0, 1024.0, strict_lo=True)
+        require_finite("--gpus-per-run", gpus_per_run, 0.0, 64.0)
+        require_range("--retries", retries, 0, 100)
+        ray_flags = {"--address": address is not None, "--cpus-per-run": cpus_per_run != 1.0,
+                     "--gpus-per-run": gpus_per_run != 0.0, "--retries": retries != 1}
+        if backend == "local" and any(ray_flags.values()):
+            raise UserError(f"{', '.join(f for f, given in ray_flags.items() if given)}: only with --backend ray")
+        if backend == "ray" and device == "cuda" and not gpus_per_run:
+            raise UserError("--device cuda on Ray needs --gpus-per-run (e.g. 1): a task without GPUs sees none")
+        if resume and overwrite:
+            raise UserError("--resume and --overwrite contradict each other; pass one")
+        size = len(cases) * len(pes) * seeds
+        for values in grid_values.values():
+            size *= len(values)
+        require_range("grid size (cases × --pe × --layers × --heads × --d × --lr × --seeds)", size, 1, MAX_RUNS)
+        for v in grid_values["lr"]:
+            require_finite("--lr", v, 0.0, strict_lo=True)
+        for flag in ("layers", "heads", "d"):
+            for v in grid_values[flag]:
+                require_range(f"--{flag}", v, 1)
+        check_training_flags(1, 1, 1, 1e-3, steps, 0, reg_lambda, 1, eval_samples)  # --steps, --lambda, ...
+        need_torch()
+        from torch_bridge.sweep import (check_sweep_folder, clear_sweep_folder, estimate, grid, plan,
+                                        remove_leftovers, run_sweep, write_results)
+        earlier = check_sweep_folder(out, "resume" if resume else "overwrite" if overwrite else
+                                     "inspect" if dry_run else "new")
+        if backend == "local":
+            from torch_bridge.train import resolve_device
+            resolve_device(device)  # --device cuda without one: refused here, not in every run
+        specs = grid(cases, pes, grid_values["layers"], grid_values["heads"], grid_values["d"], grid_values["lr"],
+                     range(seeds), steps, reg_lambda, eval_samples, str(out), device=device,
+                     threads=max(1, int(cpus_per_run)))
         if not specs:
             raise UserError("the grid is empty (check that d is divisible by heads)")
-        out.mkdir(parents=True, exist_ok=True)
-        runs = []
+        todo, skipped = plan(specs, out, resume and not overwrite)
+        workers = workers if workers is not None else (2 if backend == "local" else None)
+        at_once = min(workers, len(specs)) if backend == "local" else 1
+        for c in the_cases:  # the largest model of the grid, `at_once` runs in parallel
+            refuse_oversized_training(c, max(grid_values["layers"]), max(grid_values["heads"]),
+                                      max(grid_values["d"]), 64, "ape", copies=at_once)
+        where = f"{backend}, " + (f"{workers} at once" if workers else "as many at once as the cluster allows")
+        est = estimate(todo) if (dry_run or not yes) and todo else None
+        if est is not None and (dry_run or est.cpu_s > MAX_SWEEP_CPU_S):
+            measured = "; ".join(f"{n}: {sec * 1000:.0f} ms/step ({g:.1f} GFLOP/s)" for n, sec, g in est.measured)
+            summary = (f"{len(specs)} runs ({' × '.join(f'{len(v)} {k}' for k, v in [('cases', cases), ('pe', pes), *grid_values.items()])}"
+                       f" × {seeds} seeds, d divisible by heads), {len(todo)} to do"
+                       + (f", {len(skipped)} finished (skipped by --resume)" if skipped else "")
+                       + f"; estimated {_hours(est.cpu_s)} at most (every run to its last of {steps:,} steps; "
+                       f"early stop ends many sooner), from measured steps on one CPU thread: {measured}")
+            if dry_run:
+                if json_out:
+                    emit_json({"runs": len(specs), "todo": len(todo), "skipped": len(skipped),
+                               "estimate_cpu_s": round(est.cpu_s, 1), "backend": where,
+                               "measured": [{"run": n, "s_per_step": sec, "gflops": g} for n, sec, g in est.measured],
+                               "grid": [s.name for s in todo]})
+                else:
+                    c = console()
+                    c.print(f"grid: cases {', '.join(cases)}; pe {', '.join(pes)}; "
+                            + "; ".join(f"{k} {', '.join(f'{x:g}' for x in v)}" for k, v in grid_values.items())
+                            + f"; seeds 0..{seeds - 1}; {steps:,} steps; {eval_samples} samples per test bin")
+                    c.print(summary)
+                    c.print(f"would run on {where}; nothing was written"
+                            + (f" ({out} holds an earlier sweep: a real run needs --resume or --overwrite)"
+                               if earlier and not (resume or overwrite) else ""))
+                return
+            raise UserError(f"this sweep is large: {summary}. Pass --yes to run it, or shrink the grid "
+                            f"(--layers/--heads/--d/--lr/--seeds/--steps); --dry-run prints it")
+        if dry_run:  # nothing to do
+            console().print(f"{len(specs)} runs, all finished in {out} (nothing to do); nothing was written")
+            return
+        if overwrite:
+            clear_sweep_folder(out)
+        remove_leftovers(todo)
+        ray_options = ({"address": address, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run,
+                        "retries": retries} if backend == "ray" else {})
         t0 = time.perf_counter()
-        with open(out / "runs.jsonl", "a") as log, _progress() as progress:
-            task = progress.add_task(f"sweep ({backend}, {workers} workers)", total=len(specs), info="")
-
-            def on_done(r):
-                runs.append(r)
-                log.write(json.dumps(r, default=str) + "\n")
-                log.flush()
-                progress.update(task, advance=1, info=r.get("run", ""))
-
-            run_sweep(specs, workers=workers, backend=backend, on_done=on_done)
+        with _progress() as progress:
+            task = progress.add_task(f"sweep ({where})", total=len(todo), info="")
+            runs, rows, written = write_results(
+                out, lambda on_done: run_sweep(todo, workers=workers, backend=backend, on_done=on_done,
+                                               **ray_options),
+                on_run=lambda r: progress.update(task, advance=1, info=r.get("run", "")))
         ok = [r for r in runs if "error" not in r]
-        rows = summarize(ok)
-        (out / "results.json").write_text(json.dumps(rows, indent=2))
         failed = [r for r in runs if "error" in r]
+        crashed = [r for r in failed if r.get("error_kind") == "internal"]
         if json_out:
-            emit_json({"results": rows, "failed": failed, "wall_s": round(time.perf_counter() - t0, 1)})
+            emit_json({"results": rows, "failed": failed, "skipped": [s.name for s in skipped],
+                       "wall_s": round(time.perf_counter() - t0, 1),
+                       "results_file": str(written) if written else None})
         else:
             c = console()
             for r in rows:
                 accs = "  ".join(f"{k[4:]}: {r[k]:.1f}" for k in r if k.startswith("acc_"))
                 c.print(f"{r['task']:<24} {r['encoding']:<12} {accs}  (seeds {r['seeds']}/{r['runs']})")
-            c.print(f"{len(ok)} runs, {len(failed)} failed; {out / 'results.json'}")
+            c.print(f"{len(ok)} runs, {len(failed)} failed"
+                    + (f", {len(skipped)} finished earlier (skipped)" if skipped else "") + "; "
+                    + (f"{written}" if written else "no results.json written (no run succeeded)"))
             for r in failed[:5]:
                 c.print(f"[red]failed[/] {r['run']}: {r['error']}")
+        if crashed:  # a crashed run is a bug, not a refutation
+            import sys
+            print(f"internal error (a bug in lengthgen-verify): {len(crashed)} run(s) crashed, e.g. "
+                  f"{crashed[0]['run']}: {crashed[0]['error']}; see {out / 'runs.jsonl'}", file=sys.stderr)
+            raise typer.Exit(70)
         if failed:
-            raise typer.Exit(1)
+            raise typer.Exit(2)
