@@ -42,12 +42,14 @@ def _global_options(
     _debug = _debug or debug
 
 
-_PLAIN_KINDS = {str: None, int: "integer", float: "number"}
+_PLAIN_KINDS = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_BOOLEANS = {"1": True, "true": True, "yes": True, "y": True, "on": True, "t": True,
+             "0": False, "false": False, "no": False, "n": False, "off": False, "f": False}
 
 
 def _plain_option_values() -> None:
     """typer 0.2x converts every option value through a pydantic TypeAdapter, which costs each
-    command ~70 ms of imports for values that are plain str / int / float. Those get a direct
+    command ~70 ms of imports for values that are plain str / int / float / bool. Those get a direct
     conversion with click's message for a bad value ("'1e5' is not a valid integer."); every
     other annotation (paths, choices, ranges, lists, custom parsers) keeps typer's own. A typer
     without this layer is left alone (startup is then only slower or faster, never different)."""
@@ -66,14 +68,16 @@ def _plain_option_values() -> None:
     class PlainValue(_coercion.RuntimeParam):
         def _coerce_value(self, value, param, ctx):
             kind = self.annotation
-            if isinstance(value, kind) and not isinstance(value, bool):
+            if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
                 return value
-            if isinstance(value, str) and kind is not str:
+            if isinstance(value, str) and kind is bool and value.strip().lower() in _BOOLEANS:
+                return _BOOLEANS[value.strip().lower()]
+            if isinstance(value, str) and kind in (int, float):
                 try:
                     return kind(value)
                 except ValueError:
                     pass
-            raise BadParameter(f"{value!r} is not a valid {_PLAIN_KINDS[kind] or 'string'}.", ctx=ctx, param=param)
+            raise BadParameter(f"{value!r} is not a valid {_PLAIN_KINDS[kind]}.", ctx=ctx, param=param)
 
     def build(descriptor):
         info = descriptor.parameter_info
@@ -86,16 +90,42 @@ def _plain_option_values() -> None:
     core.build_runtime_param = build
 
 
-def _register_commands() -> None:
-    """Once per process: main() may be called many times (tests), and typer would build a
-    duplicate of every command for each registration."""
-    if app.registered_commands:
-        return
+_registered: set = set()
+
+
+def _register_commands(argv=None) -> None:
+    """Register the subcommands, each module once per process: main() may be called many times
+    (tests), and typer would build a duplicate of a command registered twice. When `argv` (the
+    arguments main() runs; None: register all) names a command whose module is
+    verify/commands/<name>.py, only that module is loaded (typer then builds one command instead
+    of all: a faster start); anything else (--help, a typo) loads all."""
     _plain_option_values()
     from verify import commands
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"verify.commands.{info.name}").register(app)
+    modules = sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+    wanted = None if argv is None else _command_word(argv)
+    module = wanted.replace("-", "_") if wanted else None
+    if module in modules:
+        _register(module)
+        if any((c.name or c.callback.__name__).replace("_", "-") == wanted for c in app.registered_commands):
+            return
+    for name in modules:
+        _register(name)
+
+
+def _register(module: str) -> None:
+    if module not in _registered:
+        _registered.add(module)
+        importlib.import_module(f"verify.commands.{module}").register(app)
+
+
+def _command_word(argv) -> "str | None":
+    """The command in argv (the first word after the global options), or None."""
+    for a in argv:
+        if a == "--help":
+            return None
+        if not a.startswith("-"):
+            return a
+    return None
 
 
 def debug_requested(argv=None) -> bool:
@@ -130,7 +160,7 @@ def main(argv=None) -> int:
     _debug = False
     from verify.problems import UserError
     try:
-        _register_commands()
+        _register_commands(sys.argv[1:] if argv is None else list(argv))
         # in non-standalone mode click returns the code of typer.Exit instead of raising it
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int):

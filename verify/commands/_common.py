@@ -1,17 +1,16 @@
 """Helpers shared by the subcommands: loading a case or a program file, JSON output."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import typer
 
-from verify.case import Case
-from verify.crasp import ast as A
-from verify.problems import UserError
+if TYPE_CHECKING:  # imported lazily: `verify --help` loads every command module, and these load numpy
+    from verify.case import Case
+    from verify.crasp import ast as A
 
 
 def is_program_path(arg: str) -> bool:
@@ -20,19 +19,21 @@ def is_program_path(arg: str) -> bool:
 
 def load_target(arg: str) -> Tuple[Optional[Case], A.Program]:
     """A catalogue case name, or a path to a .crasp file -> (case or None, program)."""
-    from verify.catalogue import get_case
     if is_program_path(arg):
         from verify.crasp.parser import load_program
         return None, load_program(arg)
+    from verify.catalogue import get_case
     case = get_case(arg)
     program = case.build_program()
     if program is None:
+        from verify.problems import UserError
         raise UserError(f"case {case.name!r} has no C-RASP program: {case.no_program_reason}", exit_code=2)
     return case, program
 
 
 def emit_json(data: Any) -> None:
     """Write JSON to stdout (what --json prints)."""
+    import json
     from verify.verdict import _plain
     json.dump(_plain(data), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from verify.catalogue import all_cases as catalogue, get_case
         from verify.commands._common import load_target
         from verify.problems import UserError
-        from verify.trace import render_trace, trace
+        from verify.trace import show_trace
 
         from verify.limits import MAX_OFFSET, require_range, require_seed
         require_seed("--seed", seed)
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
                     out.print("  shortest counterexample found: " + escape(' '.join(cex.input) or '(empty)'))
                     out.print("  " + escape(cex.detail))
                     tokens = list(cex.input) if case.format == "language" else list(case.full_sequence(cex.input))
-                    render_trace(trace(program, tokens, offset), out)
+                    show_trace(program, tokens, out, offset)
             if len(results) > 1:
                 held = len(results) - len(refuted) - len(unknown)
                 out.print(f"{held} of {len(results)} programs hold"

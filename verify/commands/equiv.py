@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from verify.commands._common import console, emit_json, load_target
+from verify.smt.cli_support import WORK_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -19,19 +20,21 @@ def register(app: typer.Typer) -> None:
                                                    "(e.g. accept, 'next a'); default: all, which must match"),
         mode: str = typer.Option("last", "--mode", help="acceptance: last or end"),
         offset: int = typer.Option(0, "--offset"),
-        timeout: float = typer.Option(60.0, "--timeout", help="time limit in seconds (then: unknown)"),
+        timeout: float = typer.Option(60.0, "--timeout", help="wall-clock safety limit in seconds (then: unknown, "
+                                      "saying so); each phase is budgeted by --work"),
+        work: float = typer.Option(1.0, "--work", help=WORK_HELP),
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Exit 0: equivalent (or empty) for all lengths; 1: a distinguishing (or accepted) word; 3: unknown."""
         from verify.problems import UserError
         from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
         from verify.smt.equiv import empty as is_empty, equivalent
-        from verify.smt.induction import InductionSettings
+        from verify.smt.cli_support import induction_settings
         check_mode(mode)
-        check_options(timeout=timeout, offset=offset)
+        check_options(timeout=timeout, offset=offset, work=work)
         if empty == (second is not None):
             raise UserError("give two programs, or one program and --empty")
-        settings = InductionSettings(timeout_s=timeout, bound_s=min(timeout / 4, 10.0))
+        settings = induction_settings(work, timeout_s=timeout)
         _, a = load_target(first)
         with status_line("deciding", json_out) as say:
             if empty:

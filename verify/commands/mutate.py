@@ -8,6 +8,7 @@ from collections import Counter
 import typer
 
 from verify.commands._common import console, emit_json, load_target
+from verify.smt.cli_support import WORK_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -15,19 +16,21 @@ def register(app: typer.Typer) -> None:
     def mutate_cmd(
         program: str = typer.Argument(..., help="a catalogue case (its program) or a .crasp file"),
         mode: str = typer.Option("last", "--mode", help="acceptance: last or end"),
-        timeout: float = typer.Option(30.0, "--timeout", help="time limit per mutant in seconds"),
+        timeout: float = typer.Option(30.0, "--timeout", help="wall-clock safety limit per mutant in seconds; "
+                                      "each mutant's proof is budgeted by --work"),
+        work: float = typer.Option(0.25, "--work", help=WORK_HELP + " (default: a quarter of `prove`'s, per mutant)"),
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Exit 0: every mutant refuted or proved equivalent; 3: some undecided."""
         from rich.progress import Progress
         from verify.smt.cli_support import EXIT_UNKNOWN, check_mode, check_options
-        from verify.smt.induction import InductionSettings
+        from verify.smt.cli_support import induction_settings
         from verify.smt.mutate import judge, mutants
         check_mode(mode)
-        check_options(timeout=timeout)
+        check_options(timeout=timeout, work=work)
         _, prog = load_target(program)
         todo = mutants(prog)
-        settings = InductionSettings(timeout_s=timeout, minimize_s=0, bound_s=min(timeout / 4, 5.0))
+        settings = induction_settings(work, timeout_s=timeout, minimize_s=0)
         results = []
         with Progress(disable=json_out, transient=True) as bar:
             task = bar.add_task("mutants", total=len(todo))

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from verify.commands._common import console, emit_json
+from verify.smt.cli_support import WORK_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -19,18 +20,20 @@ def register(app: typer.Typer) -> None:
         bound: int = typer.Option(16, "--bound", help="bounded check from the start (base case) up to this length"),
         mode: str = typer.Option("last", "--mode", help="acceptance: last or end"),
         offset: int = typer.Option(0, "--offset", help="position offset for periodic predicates"),
-        timeout: float = typer.Option(60.0, "--timeout", help="time limit in seconds (then: unknown)"),
+        timeout: float = typer.Option(60.0, "--timeout", help="wall-clock safety limit in seconds (then: unknown, "
+                                      "saying so); each phase is budgeted by --work"),
+        work: float = typer.Option(1.0, "--work", help=WORK_HELP),
         seed: int = typer.Option(0, "--seed", help="seed of the sampled traces"),
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Exit 0: proved for all lengths; 1: refuted; 3: unknown (the bounded length reached is stated)."""
         from verify.commands.refute import build_miter
         from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
-        from verify.smt.induction import InductionSettings, prove
-        check_options(timeout=timeout, offset=offset, max_k=max_k, bound=bound, seed=seed)
+        from verify.smt.cli_support import induction_settings
+        from verify.smt.induction import prove
+        check_options(timeout=timeout, offset=offset, max_k=max_k, bound=bound, seed=seed, work=work)
         miter = build_miter(program, spec, check_mode(mode), offset)
-        settings = InductionSettings(max_k=max_k, bound=bound, timeout_s=timeout, seed=seed,
-                                     bound_s=min(timeout / 4, 10.0))
+        settings = induction_settings(work, max_k=max_k, bound=bound, timeout_s=timeout, seed=seed)
         with status_line("proving", json_out) as say:
             v = prove(miter, settings, log=say)
         if spec is None and offset == 0:  # a case against its own spec: feed the report column

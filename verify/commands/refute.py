@@ -7,6 +7,9 @@ from typing import Optional
 import typer
 
 from verify.commands._common import console, emit_json, load_target
+from verify.smt.cli_support import WORK_HELP
+
+INVARIANTS_FROM = 8   # measured (bench/bench_smt.py, section 4): past this length the proved invariant pays
 
 
 def register(app: typer.Typer) -> None:
@@ -16,31 +19,38 @@ def register(app: typer.Typer) -> None:
         spec: Optional[str] = typer.Option(None, "--spec", help="a case name (its spec), a .json transition "
                                            "table or counter spec, a .re file, regex:PATTERN, or a .crasp program; "
                                            "default: the case's own spec"),
-        max_len: int = typer.Option(20, "--max-len", help="check every word of length 1..L"),
+        max_len: int = typer.Option(40, "--max-len", help="check every word of length 1..L"),
         mode: str = typer.Option("last", "--mode", help="acceptance: last (read at the last position) or end "
                                  "(at an appended end marker)"),
         offset: int = typer.Option(0, "--offset", help="position offset for periodic predicates"),
-        timeout: float = typer.Option(60.0, "--timeout", help="solver time limit in seconds (then: unknown)"),
+        timeout: float = typer.Option(60.0, "--timeout", help="wall-clock safety limit in seconds (then: unknown, "
+                                      "saying so); the search itself is budgeted by --work"),
+        work: float = typer.Option(1.0, "--work", help=WORK_HELP),
         invariants: Optional[bool] = typer.Option(None, "--invariants/--no-invariants",
                                                   help="first infer and prove an invariant (Houdini) and assert it "
-                                                  "at every position: sound, much faster for long searches; "
-                                                  "default: on when --max-len > 24"),
+                                                  "at every position: sound, and much faster past length ~12; "
+                                                  f"default: on when --max-len > {INVARIANTS_FROM}"),
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Search lengths 1, 2, ... for a word where the program's accept and the spec disagree.
-        Exit 0: none up to L; 1: refuted (counterexample printed); 3: unknown (timeout)."""
-        from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
+        Exit 0: none up to L; 1: refuted (counterexample printed); 3: unknown (a limit ran out; which one is said)."""
+        import time
+
+        from verify.smt.cli_support import (REFUTE_WORK, check_mode, check_options, exit_code, induction_settings,
+                                            render, scaled, status_line)
         from verify.smt.refute import refute
-        check_options(timeout=timeout, offset=offset, max_len=max_len)
+        check_options(timeout=timeout, offset=offset, max_len=max_len, work=work)
         miter = build_miter(program, spec, check_mode(mode), offset)
+        started = time.monotonic()
         with status_line("bounded model checking", json_out) as say:
             inv = ()
-            if invariants or (invariants is None and max_len > 24):
-                from verify.smt.induction import InductionSettings, infer_invariant
+            if invariants or (invariants is None and max_len > INVARIANTS_FROM):
+                from verify.smt.induction import infer_invariant
                 say("inferring an invariant")
-                inv = infer_invariant(miter, InductionSettings(timeout_s=min(timeout / 4, 20.0)))
-            v = refute(miter, max_len, timeout_s=timeout, on_length=lambda n: say(f"length {n} agrees"),
-                       invariant=inv)
+                inv = infer_invariant(miter, induction_settings(work, timeout_s=timeout))
+            left = max(0.001, timeout - (time.monotonic() - started))
+            v = refute(miter, max_len, timeout_s=left, on_length=lambda n: say(f"length {n} agrees"),
+                       invariant=inv, work=scaled(work, REFUTE_WORK))
         if json_out:
             emit_json(v.as_dict())
         else:

@@ -6,14 +6,16 @@ found), 2 bad input (a UserError), 70 an internal error (verify/cli.py).
 """
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 from typing import Optional
 
-from verify.crasp.interpreter import ACCEPTANCE_MODES
-from verify.problems import UserError
-from verify.verdict import HOLDS, REFUTED, Verdict
+from typing import TYPE_CHECKING
 
-EXIT = {HOLDS: 0, REFUTED: 1}
+if TYPE_CHECKING:  # kept light: command modules import this file when `verify` starts
+    from verify.verdict import Verdict
+
+EXIT = {"holds": 0, "refuted": 1}   # verify.verdict.HOLDS, REFUTED
 EXIT_UNKNOWN = 3
 
 
@@ -22,18 +24,40 @@ def exit_code(v: Verdict) -> int:
 
 
 def check_mode(mode: str) -> str:
+    from verify.crasp.interpreter import ACCEPTANCE_MODES
     if mode not in ACCEPTANCE_MODES:
+        from verify.problems import UserError
         raise UserError(f"--mode must be one of {', '.join(ACCEPTANCE_MODES)} (got {mode!r})")
     return mode
 
 
 def check_positive(name: str, value, minimum=1):
     if value < minimum:
+        from verify.problems import UserError
         raise UserError(f"{name} must be at least {minimum} (got {value})")
     return value
 
 
-def check_options(timeout: Optional[float] = None, offset: Optional[int] = None, **lengths) -> None:
+REFUTE_WORK = 200_000_000   # Z3 rlimit units for `refute` (measured: bench/bench_smt.py, section 4)
+MAX_WORK_FACTOR = 1e4
+WORK_HELP = ("solver work budget, a multiple of the default (Z3 rlimit units, counted by Z3: the same "
+             "answer on any machine and under any load); --timeout is only a safety limit")
+
+
+def scaled(work: float, value: Optional[int]) -> Optional[int]:
+    return None if value is None else max(1, int(value * work))
+
+
+def induction_settings(work: float = 1.0, **fields):
+    """InductionSettings with every phase's work budget multiplied by `work` (the --work flag)."""
+    from verify.smt.induction import InductionSettings
+    s = InductionSettings(**fields)
+    return dataclasses.replace(s, bound_work=scaled(work, s.bound_work), work=scaled(work, s.work),
+                               deep_work=scaled(work, s.deep_work), minimize_work=scaled(work, s.minimize_work))
+
+
+def check_options(timeout: Optional[float] = None, offset: Optional[int] = None, work: Optional[float] = None,
+                  **lengths) -> None:
     """The numeric flags these commands share, checked before any solving: a finite time limit
     (inf/nan/negative are user errors), an offset within int64 reach, and lengths / depths within
     what the solver can unroll (`max_len=`, `bound=`, `max_k=`, `seed=`)."""
@@ -41,6 +65,9 @@ def check_options(timeout: Optional[float] = None, offset: Optional[int] = None,
                                require_range, require_seed)
     if timeout is not None:
         require_finite_timeout("--timeout", timeout)
+    if work is not None:
+        from verify.limits import require_finite
+        require_finite("--work", work, 1e-6, MAX_WORK_FACTOR)
     if offset is not None:
         require_range("--offset", offset, -MAX_OFFSET, MAX_OFFSET)
     why = "Z3 keeps one copy of the program per position"

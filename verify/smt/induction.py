@@ -32,7 +32,7 @@ import z3
 
 from verify.smt.encode import BOOL, FINITE, INT, StateVar, z3_value
 from verify.smt.miter import PHASE, Miter
-from verify.smt.refute import refute
+from verify.smt.refute import Budget, refute
 from verify.verdict import HOLDS, REFUTED, UNKNOWN, Verdict
 
 
@@ -48,17 +48,25 @@ class Candidate:
 
 @dataclass
 class InductionSettings:
+    """Each phase is budgeted by deterministic solver work (Z3 rlimit units: the same result on any
+    machine, under any load); `timeout_s` is only an outer wall-clock safety limit. The `*_s`
+    fields add optional wall-clock caps per phase (None: none; they make results load-dependent)."""
+
     max_k: int = 3                 # k-induction depth
     bound: int = 16                # bounded check from the initial state (covers the base case)
-    bound_s: float = 2.0           # ... within this time; k is capped at the length it reaches
+    bound_work: Optional[int] = 40_000_000   # ... with this much work; k is capped at the length it reaches
+    bound_s: Optional[float] = None
     sample_words: int = 300        # words per sampler
     sample_len: int = 32           # their length (every prefix is a sample)
     max_classes: int = 64          # split by the whole finite part only up to this many classes
-    timeout_s: float = 60.0        # for the whole proof attempt
+    work: Optional[int] = 600_000_000        # Houdini and k-induction together
+    timeout_s: float = 60.0        # wall-clock safety limit for the whole proof attempt
     seed: int = 0
     deep_bound: int = 48           # without a proof, search for a counterexample up to this length
-    deep_s: float = 10.0           # ... for at most this long
-    minimize_s: float = 3.0        # time spent shrinking the printed invariant (0: print all)
+    deep_work: Optional[int] = 150_000_000   # ... with this much work
+    deep_s: Optional[float] = None
+    minimize_work: Optional[int] = 60_000_000  # work spent shrinking the printed invariant
+    minimize_s: Optional[float] = None        # 0: print the whole invariant (no minimization)
 
 
 # ---------------------------------------------------------------- sampling
@@ -355,18 +363,19 @@ def _init_terms(miter: Miter) -> Dict[str, object]:
             for v in miter.vars}
 
 
-class Deadline:
-    def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
-
-    def left_ms(self) -> int:
-        return max(1, int((self.end - time.monotonic()) * 1000))
-
-    def over(self) -> bool:
-        return time.monotonic() >= self.end
+def Deadline(seconds: float) -> Budget:
+    """A wall-clock-only budget (kept for callers that want one)."""
+    return Budget(None, seconds)
 
 
-def houdini(miter: Miter, candidates: List[Candidate], deadline: Deadline) -> Tuple[Optional[List[Candidate]], int]:
+def _cap(seconds: Optional[float], outer: Budget) -> Optional[float]:
+    left = outer.left_seconds()
+    if seconds is None:
+        return left
+    return seconds if left is None else min(seconds, left)
+
+
+def houdini(miter: Miter, candidates: List[Candidate], deadline: Budget) -> Tuple[Optional[List[Candidate]], int]:
     """The largest inductive subset of the candidates (None if the solver gave up) and the
     number of solver rounds. Candidates violated by a counterexample to induction are found by
     evaluating them on the post-state's concrete values (falling back to Z3's evaluation)."""
@@ -393,10 +402,9 @@ def houdini(miter: Miter, candidates: List[Candidate], deadline: Deadline) -> Tu
     rounds = 0
     while active:
         rounds += 1
-        solver.set("timeout", deadline.left_ms())
         solver.push()
         solver.add(z3.Or([broken[j] for j in active]))
-        result = solver.check([flags[j] for j in active])
+        result = deadline.check(solver, *[flags[j] for j in active])
         if result == z3.unsat:
             solver.pop()
             break
@@ -415,13 +423,12 @@ def houdini(miter: Miter, candidates: List[Candidate], deadline: Deadline) -> Tu
     return [alive[j] for j in active], rounds
 
 
-def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Deadline,
+def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Budget,
                 want_core: bool = False):
     """Step case: from any state satisfying the invariant, k good transitions are followed by a
     good one. Returns z3.unsat (proved), z3.sat (not inductive at this k) or z3.unknown; with
     want_core, also the indices of the invariants the proof used (an unsat core)."""
     solver = z3.Solver()
-    solver.set("timeout", deadline.left_ms())
     flags = [z3.Bool(f"use{j}") for j in range(len(invariant))]
     S, domain = _symbolic(miter, "k0")
     solver.add(*domain)
@@ -438,7 +445,7 @@ def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Dead
             solver.add(*[z3.Implies(f, c.holds(S2)) for f, c in zip(flags, invariant)])
             S = S2
     solver.add(bad)
-    result = solver.check(*flags)
+    result = deadline.check(solver, *flags)
     if not want_core:
         return result
     core = None
@@ -449,7 +456,7 @@ def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Dead
 
 
 def support_closure(miter: Miter, invariant: List[Candidate], seed: List[int],
-                    deadline: Deadline) -> Optional[List[int]]:
+                    deadline: Budget) -> Optional[List[int]]:
     """Smallest-ish inductive subset containing `seed`: the whole invariant is inductive, so each
     member's preservation has an unsat core among the others; add cores until closed."""
     S, domain = _symbolic(miter, "c")
@@ -465,10 +472,9 @@ def support_closure(miter: Miter, invariant: List[Candidate], seed: List[int],
         if deadline.over():
             return None
         j = todo.pop()
-        solver.set("timeout", deadline.left_ms())
         solver.push()
         solver.add(z3.Not(invariant[j].holds(S1)))
-        result = solver.check(*flags)
+        result = deadline.check(solver, *flags)
         if result != z3.unsat:
             solver.pop()
             return None
@@ -481,7 +487,7 @@ def support_closure(miter: Miter, invariant: List[Candidate], seed: List[int],
     return sorted(chosen)
 
 
-def is_inductive(miter: Miter, invariant: List[Candidate], deadline: Deadline):
+def is_inductive(miter: Miter, invariant: List[Candidate], deadline: Budget):
     """z3.unsat when the conjunction holds initially and is preserved by every transition."""
     init = miter.init_values()
     if not all(c.check(init) for c in invariant):
@@ -490,15 +496,17 @@ def is_inductive(miter: Miter, invariant: List[Candidate], deadline: Deadline):
     a = z3.Int("a@m")
     _, _, _, S1 = miter.step(S, a)
     solver = z3.Solver()
-    solver.set("timeout", deadline.left_ms())
     solver.add(*domain, *miter.symbol_domain(a), *[c.holds(S) for c in invariant])
     solver.add(z3.Or([z3.Not(c.holds(S1)) for c in invariant]) if invariant else z3.BoolVal(False))
-    return solver.check()
+    return deadline.check(solver)
 
 
 def _priority(c: Candidate) -> int:
-    """Removal order for minimization: bounds on differences first, equalities last."""
+    """Removal order for minimization: the sign-pattern disjunction and bounds on differences
+    first, equalities last."""
     t = c.text
+    if t.startswith("one of: "):  # the sign-pattern disjunction: long to print, so tried first
+        return 0
     if "finite part" in t or ") is one of" in t:
         return 1
     if " = " in t.split(" implies ")[-1]:
@@ -508,28 +516,50 @@ def _priority(c: Candidate) -> int:
     return 2
 
 
-def minimize(miter: Miter, invariant: List[Candidate], k: int, deadline: Deadline) -> List[Candidate]:
-    """A smaller invariant that is still inductive and still proves the property by k-induction:
-    the unsat core of the induction step closed under support (cores of each member's
-    preservation), then greedy deletion; every result is re-proved, and at the deadline the last
-    proved set is returned."""
-    current = list(invariant)
-    result, core = k_induction(miter, current, k, deadline, want_core=True)
-    if result == z3.unsat and core is not None:
-        closed = support_closure(miter, current, core, deadline)
-        if closed is not None:
-            trial = [current[j] for j in closed]
-            if is_inductive(miter, trial, deadline) == z3.unsat and \
-                    k_induction(miter, trial, k, deadline) == z3.unsat:
+def minimize(miter: Miter, invariant: List[Candidate], k: int, deadline: Budget) -> List[Candidate]:
+    """A smaller invariant that is still inductive and still proves the property by k-induction.
+
+    Deterministic: the result depends only on which subsets are inductive (logical facts), never
+    on the solver's unsat cores, which vary with what the process asked Z3 before. Candidates are
+    tried for removal in a fixed order (`_priority`, then as inferred), a whole block at a time,
+    halving a block that cannot go, then once more one at a time; every accepted set is
+    re-proved, and when the work budget runs out the last proved set is returned. Two orders
+    are tried; the shorter result is printed."""
+    def proves(trial: List[Candidate]) -> bool:
+        return is_inductive(miter, trial, deadline) == z3.unsat and k_induction(miter, trial, k, deadline) == z3.unsat
+
+    def shrink(current: List[Candidate], block: List[Candidate]) -> List[Candidate]:
+        if not block or deadline.over():
+            return current
+        drop = {id(c) for c in block}
+        trial = [c for c in current if id(c) not in drop]
+        if proves(trial):
+            return trial
+        if len(block) == 1:
+            return current
+        half = len(block) // 2
+        return shrink(shrink(current, block[:half]), block[half:])
+
+    def minimal(order: List[Candidate]) -> List[Candidate]:
+        current = shrink(list(invariant), order)
+        for c in [c for c in order if c in current]:  # one more pass: inductiveness is not monotone
+            if deadline.over():
+                break
+            trial = [x for x in current if x is not c]
+            if proves(trial):
                 current = trial
-    for c in sorted(current, key=_priority):
-        if deadline.over():
-            break
-        trial = [x for x in current if x is not c]
-        if is_inductive(miter, trial, deadline) == z3.unsat and \
-                k_induction(miter, trial, k, deadline) == z3.unsat:
-            current = trial
-    return current
+        return current
+
+    # two fixed orders (sorted() is stable: ties keep the inferred order): the sign-pattern
+    # disjunction tried first (readable conjuncts stay) or last (it alone may suffice); the
+    # shorter text is printed
+    first = minimal(sorted(invariant, key=_priority))
+    if deadline.over():
+        return first
+    second = minimal(sorted(invariant, key=lambda c: (_priority(c) == 0 and c.text.startswith("one of: "),
+                                                      _priority(c))))
+    size = lambda inv: sum(len(c.text) for c in inv)
+    return second if size(second) < size(first) else first
 
 
 def infer_invariant(miter: Miter, settings: Optional[InductionSettings] = None,
@@ -539,26 +569,32 @@ def infer_invariant(miter: Miter, settings: Optional[InductionSettings] = None,
     settings = settings or InductionSettings()
     states = sampled_states(miter, sample_words(len(miter.alphabet), settings, extra_words))
     invariant, _ = houdini(miter, CandidateFactory(miter, states, settings).build(),
-                           Deadline(settings.timeout_s))
+                           Budget(settings.work, settings.timeout_s))
     return invariant or []
 
 
 def prove(miter: Miter, settings: Optional[InductionSettings] = None,
           extra_words: Optional[np.ndarray] = None, log: Optional[Callable[[str], None]] = None) -> Verdict:
     """HOLDS for every length (with the invariant), REFUTED (shortest, replayed), or UNKNOWN with
-    what was tried and the length checked."""
+    what was tried, the length checked and which limit stopped it. Every phase spends a fixed
+    amount of solver work, so the answer does not depend on the machine or its load (unless the
+    wall-clock safety limit `timeout_s` is reached first, which the answer then says)."""
     settings = settings or InductionSettings()
     started = time.monotonic()
-    deadline = Deadline(settings.timeout_s)
+    outer = Budget(None, settings.timeout_s)
     say = log or (lambda s: None)
     claim = miter.describe_claim()
     say(f"bounded check up to length {settings.bound}")
-    bounded = refute(miter, max(1, settings.bound), timeout_s=min(settings.bound_s, settings.timeout_s))
+    bounded = refute(miter, max(1, settings.bound), timeout_s=_cap(settings.bound_s, outer),
+                     work=settings.bound_work)
     if bounded.status == REFUTED:
         return bounded  # the shortest counterexample, replayed
     # the base case of k-induction needs every word of length <= k; a longer bounded check is a
-    # bonus that stops at its time budget
+    # bonus that stops at its work budget
     bound = bounded.evidence.get("max_len", bounded.evidence.get("checked_up_to", 0))
+    tried = f"bounded check to length {bound}"
+    if bounded.status != HOLDS:
+        tried += f" ({bounded.reason.split(': ', 1)[-1]})"
     max_k = min(settings.max_k, bound)
     if max_k < 1:
         return bounded
@@ -567,24 +603,26 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
     states = sampled_states(miter, words)
     candidates = CandidateFactory(miter, states, settings).build()
     say(f"Houdini over {len(candidates)} candidates")
-    invariant, rounds = houdini(miter, candidates, deadline)
-    tried = (f"bounded check to length {bound}; {len(candidates)} candidate invariants from "
-             f"{len(states[miter.vars[0].name]) if miter.vars else 0} sampled states")
+    budget = Budget(settings.work, outer.left_seconds())
+    invariant, rounds = houdini(miter, candidates, budget)
+    tried += (f"; {len(candidates)} candidate invariants from "
+              f"{len(states[miter.vars[0].name]) if miter.vars else 0} sampled states")
     if invariant is None:
-        return _unknown(claim, bound, tried + f"; Houdini stopped by the solver timeout after {rounds} rounds",
-                        started)
+        return _unknown(claim, bound, tried + f"; Houdini stopped after {rounds} rounds: {budget.describe_stop()}",
+                        started, budget)
     tried += f"; Houdini kept {len(invariant)} after {rounds} rounds"
     for k in range(1, max_k + 1):
-        if deadline.over():
-            return _unknown(claim, bound, tried + f"; k-induction not finished (timeout at k={k})", started)
+        if budget.over():
+            return _unknown(claim, bound, tried + f"; k-induction not finished at k={k}: {budget.describe_stop()}",
+                            started, budget)
         say(f"{k}-induction")
-        result = k_induction(miter, invariant, k, deadline)
+        result = k_induction(miter, invariant, k, budget)
         if result == z3.unsat:
             full = len(invariant)
-            if settings.minimize_s > 0:
+            if settings.minimize_s != 0 and settings.minimize_work != 0:
                 say("minimizing the invariant")
-                invariant = minimize(miter, invariant, k, Deadline(min(settings.minimize_s,
-                                                                       max(0.0, deadline.end - time.monotonic()))))
+                invariant = minimize(miter, invariant, k, Budget(settings.minimize_work,
+                                                                 _cap(settings.minimize_s, outer)))
             return Verdict(
                 HOLDS, claim,
                 f"{k}-induction with Z3 over the program × specification product, strengthened by "
@@ -594,28 +632,31 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
                 f"base case by bounded model checking to length {bound}",
                 f"every word of every length >= 1 over {{{', '.join(miter.alphabet)}}}",
                 evidence={"k": k, "invariant": [c.text for c in invariant], "base_checked_up_to": bound,
-                          "candidates": len(candidates), "houdini_rounds": rounds,
+                          "candidates": len(candidates), "houdini_rounds": rounds, "work": budget.used,
                           "seconds": round(time.monotonic() - started, 3)})
         if result == z3.unknown:
-            return _unknown(claim, bound, tried + f"; {k}-induction: solver timeout", started)
+            return _unknown(claim, bound, tried + f"; {k}-induction: {budget.describe_stop()}", started, budget)
     tried += (f"; k-induction failed for k = 1..{max_k} (a state satisfying the invariant leads to a "
               "disagreement: the invariant is too weak, or the claim is false beyond the bound)")
-    # no proof: spend what time is left searching deeper for a counterexample
-    left = min(settings.deep_s, deadline.end - time.monotonic())
-    if settings.deep_bound > bound and left > 0.05:
+    # no proof: search deeper for a counterexample, with its own work budget
+    if settings.deep_bound > bound and not outer.over():
         say(f"searching deeper, up to length {settings.deep_bound}")
-        deep = refute(miter, settings.deep_bound, timeout_s=left)  # plain: finds words faster
+        deep = refute(miter, settings.deep_bound, timeout_s=_cap(settings.deep_s, outer),
+                      work=settings.deep_work)  # plain: finds words faster
         if deep.status == REFUTED:
             return deep
         reached = deep.evidence.get("max_len", deep.evidence.get("checked_up_to", bound))
         if reached > bound:
             tried += f"; deeper bounded search to length {reached} found no counterexample"
+            if deep.status != HOLDS:
+                tried += f" ({deep.reason.split(': ', 1)[-1]})"
             bound = reached
-    return _unknown(claim, bound, tried, started)
+    return _unknown(claim, bound, tried, started, budget)
 
 
-def _unknown(claim: str, bound: int, tried: str, started: float) -> Verdict:
+def _unknown(claim: str, bound: int, tried: str, started: float, budget: Optional[Budget] = None) -> Verdict:
     return Verdict(UNKNOWN, claim, "k-induction with trace-inferred invariants (Z3)",
                    f"every word of length 1..{bound} agrees (bounded model checking); longer words unproved",
                    reason=f"no proof for all lengths: {tried}",
-                   evidence={"checked_up_to": bound, "seconds": round(time.monotonic() - started, 3)})
+                   evidence={"checked_up_to": bound, "stopped_by": budget.stopped_by if budget else None,
+                             "seconds": round(time.monotonic() - started, 3)})

@@ -1,10 +1,17 @@
 """The `verify report` column for the Z3 backend: proved for all lengths / checked up to L / refuted.
 
-A proof takes seconds, so results are cached on disk, keyed by a hash of the program's
-straight-line form and of the specification (a changed program or spec never reuses a stale
-result). `verify prove`, the theorems check and `record_case` fill the cache; on a miss `columns`
-runs a bounded check only (about half a second) and says so.
+The column is a function of the inputs only (the program, the specification, the flags), never
+of the machine's load or of what an earlier run left in a cache:
+- without `--prove` every row says "not run (use --prove)";
+- with `--prove` each case is proved with REPORT_SETTINGS, whose phases are budgeted by
+  deterministic solver work (Z3 rlimit units), in parallel over the cores (`prepare`). Only a
+  result not stopped by the wall-clock safety limit is cached, keyed by the program, the
+  specification and the settings, so a cache hit shows exactly what a fresh run would;
+  `--no-cache` neither reads nor writes the cache.
+
 Cache file: $LENGTHGEN_VERIFY_CACHE or $XDG_CACHE_HOME/lengthgen-verify/smt.json (~/.cache/...).
+`verify prove` and the theorems check also record their results there (`record_case`); the
+report does not show those (their settings may differ), only entries made with its own settings.
 
 Safe under concurrent writers: a write is a read-modify-write under an exclusive lock
 (fcntl.flock on `smt.json.lock`), through a unique temporary file renamed over the cache, so a
@@ -31,8 +38,10 @@ from verify.outputs import normal_permissions
 from verify.verdict import HOLDS, REFUTED, Verdict
 
 COLUMN = "z3"
-QUICK_MAX_LEN = 12
-QUICK_SECONDS = 0.5
+NOT_RUN = "not run (use --prove)"
+# the report's proofs: the default work budgets; the wall-clock limit is a safety net only
+REPORT_SETTINGS = dict(timeout_s=300.0)
+SETTINGS_TAG = "report-v1"      # part of the cache key: change it when REPORT_SETTINGS change
 
 
 def cache_path() -> Path:
@@ -167,23 +176,144 @@ def record_case(case, verdict: Verdict, mode: str = "last") -> None:
         remember(fingerprint(program, case.spec, mode), verdict)
 
 
-def columns(case) -> Dict[str, object]:
-    """{"z3": ...} for a report row: the cached result, else a quick bounded check."""
+def _report_key(program, spec) -> str:
+    from verify.smt.induction import InductionSettings
+    settings = InductionSettings(**REPORT_SETTINGS)
+    budgets = (settings.bound, settings.bound_work, settings.work, settings.deep_bound, settings.deep_work,
+               settings.max_k, settings.seed)
+    return f"{fingerprint(program, spec)}:{SETTINGS_TAG}:{budgets}"
+
+
+def _prove_cell(program, spec) -> Tuple[str, bool]:
+    """(the cell, whether it may be cached: not stopped by the wall-clock safety limit)."""
+    from verify.smt.induction import InductionSettings, prove
+    from verify.smt.miter import Miter
+    v = prove(Miter(program, spec), InductionSettings(**REPORT_SETTINGS))
+    by_clock = v.evidence.get("stopped_by") == "time"
+    return cell(v) + (" (stopped by the wall-clock safety limit)" if by_clock else ""), not by_clock
+
+
+def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
+    """The report's z3 cell for one case: NOT_RUN unless `prove`; else the proof's result (from the
+    cache when it holds one made with the same settings and `use_cache`)."""
     if case.spec is None:
-        return {COLUMN: "no spec"}
+        return "no spec"
     program = case.build_program()
     if program is None:
-        return {COLUMN: "no program"}
-    try:
-        key = fingerprint(program, case.spec)
+        return "no program"
+    if not prove:
+        return NOT_RUN
+    key = _report_key(program, case.spec)
+    if use_cache:
         hit = _load().get(key)
-        if hit:  # entries are validated by _load
-            return {COLUMN: hit["cell"]}
-        from verify.smt.miter import Miter
-        from verify.smt.refute import refute
-        v = refute(Miter(program, case.spec), QUICK_MAX_LEN, timeout_s=QUICK_SECONDS)
-        if v.status == REFUTED:
-            remember(key, v)
-        return {COLUMN: cell(v) + ("" if v.status == REFUTED else " (run `verify prove` for all lengths)")}
+        if hit:
+            return hit["cell"]
+    text, cacheable = _prove_cell(program, case.spec)
+    if use_cache and cacheable:
+        _store(key, text)
+    return text
+
+
+def _store(key: str, text: str) -> None:
+    """Write one report cell (a deterministic result: replacing an entry never changes it)."""
+    path = cache_path()
+    tmp: Optional[str] = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            data = _load()
+            data[key] = {"cell": text, "status": "report"}
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(data, indent=1, sort_keys=True))
+            normal_permissions(Path(tmp))
+            os.replace(tmp, path)
+            tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _worker(name: str, use_cache: bool) -> str:
+    from verify.catalogue import get_case
+    return z3_cell(get_case(name), True, use_cache)
+
+
+_prepared: Dict[str, str] = {}
+
+
+def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] = None) -> Dict[str, str]:
+    """Every case's z3 cell, computed now (proofs in parallel over `workers` processes, default:
+    the cores); `columns` then returns them. Each proof runs in a fresh process with a fixed hash
+    seed: Z3's work counter is deterministic for the same solver calls in a fresh process (in a
+    process that already ran proofs, fresh-name counters differ and the count can move by a few
+    percent), so neither the machine nor the order the pool runs them in can change a result."""
+    cases = list(cases)
+    cells: Dict[str, str] = {}
+    todo = []
+    for case in cases:
+        try:
+            quick = z3_cell(case, False)
+            if quick != NOT_RUN or not prove:
+                cells[case.name] = quick
+            elif use_cache and _load().get(_report_key(case.build_program(), case.spec)):
+                cells[case.name] = z3_cell(case, True, True)
+            else:
+                todo.append(case)
+        except Exception as ex:  # a report row must not die on one case
+            cells[case.name] = f"error: {type(ex).__name__}: {ex}"
+    workers = max(1, workers or min(len(todo), os.cpu_count() or 1))
+    if todo:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
+        cells.update(_in_pool(todo, use_cache, workers))
+    for case in todo:
+        if case.name not in cells:
+            try:
+                cells[case.name] = z3_cell(case, True, use_cache)
+            except Exception as ex:
+                cells[case.name] = f"error: {type(ex).__name__}: {ex}"
+    _prepared.clear()
+    _prepared.update(cells)
+    return cells
+
+
+def _in_pool(cases, use_cache: bool, workers: int) -> Dict[str, str]:
+    """Cells computed in worker processes; a case a worker cannot run (e.g. added in this process
+    only) is left out, for the caller to run here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    out: Dict[str, str] = {}
+    saved = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "0"  # read by each spawned interpreter at its start
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 max_tasks_per_child=1) as pool:
+            futures = {case.name: pool.submit(_worker, case.name, use_cache) for case in cases}
+            for name, future in futures.items():
+                try:
+                    out[name] = future.result()
+                except Exception:
+                    pass
+    except OSError:  # no processes here (a sandbox): the caller runs them in this process
+        pass
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = saved
+    return out
+
+
+def columns(case, prove: bool = False, use_cache: bool = True) -> Dict[str, object]:
+    """{"z3": ...} for a report row: the cell `prepare` computed, else `z3_cell(case, prove, use_cache)`
+    (NOT_RUN by default: the same on every machine)."""
+    try:
+        if case.name in _prepared:
+            return {COLUMN: _prepared[case.name]}
+        return {COLUMN: z3_cell(case, prove, use_cache)}
     except Exception as ex:  # a report row must not die on one case
         return {COLUMN: f"error: {type(ex).__name__}: {ex}"}
