@@ -71,7 +71,7 @@ def test_a_timed_out_prove_keeps_the_cached_proof(cache):
     case = get_case("tomita4")
     rc.record_case(case, proof(2))
     rc.record_case(case, unknown(16))
-    assert rc.columns(case)[rc.COLUMN] == "proved for all lengths (2-induction)"
+    assert rc._load()[rc.fingerprint(case.build_program(), case.spec)]["cell"] == "proved for all lengths (2-induction)"
 
 
 @pytest.mark.parametrize("content", ["[]", "null", '"x"', "3", "true", "{broken", "", '{"k": 5, "j": [1]}',

@@ -67,8 +67,10 @@ def test_prove_a_catalogue_case_against_its_own_spec(capsys, tmp_path, monkeypat
     code, out, _ = run(capsys, "prove", "tomita1", "--json")
     assert code == 0 and json.loads(out)["status"] == "holds"
     from verify.catalogue import get_case
-    from verify.smt.report_columns import columns
-    assert columns(get_case("tomita1"))["z3"].startswith("proved for all lengths")
+    from verify.smt.report_columns import NOT_RUN, _load, columns
+    # `prove` records its result, but the report's column is a function of its inputs: not run unless asked
+    assert any(e["cell"].startswith("proved for all lengths") for e in _load().values())
+    assert columns(get_case("tomita1"))["z3"] == NOT_RUN
 
 
 def test_equiv_and_empty(files, capsys):

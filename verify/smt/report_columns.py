@@ -130,10 +130,9 @@ def strength(entry: dict) -> Tuple[int, int]:
     return (1, int(m.group(1))) if m else (0, 0)
 
 
-def remember(key: str, verdict: Verdict) -> bool:
-    """Store a verdict's summary unless the cache already holds a stronger one (never downgrade);
-    True when stored. A failure to write the cache is never an error."""
-    entry = {"cell": cell(verdict), "status": verdict.status}
+def _write_entry(key: str, entry: dict, keep_old=lambda old: False) -> bool:
+    """Under the lock: read the cache, store `entry` at `key` unless `keep_old(old entry)`, write it
+    back through a unique temporary file. True when stored; a failure to write is never an error."""
     path = cache_path()
     tmp: Optional[str] = None
     try:
@@ -141,7 +140,7 @@ def remember(key: str, verdict: Verdict) -> bool:
         with _locked(path):
             data = _load()
             old = data.get(key)
-            if old is not None and strength(old) > strength(entry):
+            if old is not None and keep_old(old):
                 return False
             data[key] = entry
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
@@ -159,6 +158,13 @@ def remember(key: str, verdict: Verdict) -> bool:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def remember(key: str, verdict: Verdict) -> bool:
+    """Store a verdict's summary unless the cache already holds a stronger one (never downgrade);
+    True when stored."""
+    entry = {"cell": cell(verdict), "status": verdict.status}
+    return _write_entry(key, entry, keep_old=lambda old: strength(old) > strength(entry))
 
 
 def cell(v: Verdict) -> str:
@@ -216,27 +222,7 @@ def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
 
 def _store(key: str, text: str) -> None:
     """Write one report cell (a deterministic result: replacing an entry never changes it)."""
-    path = cache_path()
-    tmp: Optional[str] = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path):
-            data = _load()
-            data[key] = {"cell": text, "status": "report"}
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(data, indent=1, sort_keys=True))
-            normal_permissions(Path(tmp))
-            os.replace(tmp, path)
-            tmp = None
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    _write_entry(key, {"cell": text, "status": "report"})
 
 
 def _worker(name: str, use_cache: bool) -> str:
