@@ -239,31 +239,32 @@ def _miter(target: ProgramLike, spec: Any, mode: str, offset: int):
     return Miter(program, obj, mode, offset, spec_title=title)
 
 
-def refute(target: ProgramLike, spec: Any = None, max_len: int = 20, mode: str = "last", offset: int = 0,
-           timeout: float = 60.0, invariants: Optional[bool] = None) -> Verdict:
+def refute(target: ProgramLike, spec: Any = None, max_len: int = 40, mode: str = "last", offset: int = 0,
+           timeout: float = 60.0, invariants: Optional[bool] = None, work: float = 1.0) -> Verdict:
     """The shortest word (length 1..max_len) on which the program's accept and the spec disagree
-    (bounded model checking with Z3, `verify refute`). `spec`: a case name or Case (its automaton or
-    counter spec), an Automaton / CounterSpec / Program, a .json/.re/.crasp path, `regex:PATTERN`, or
-    .crasp text; default: the target case's own.
+    (bounded model checking with Z3, `verify refute`, with the same defaults and work budget). `spec`: a
+    case name or Case (its automaton or counter spec), an Automaton / CounterSpec / Program, a
+    .json/.re/.crasp path, `regex:PATTERN`, or .crasp text; default: the target case's own.
 
     >>> refute('alphabet "0" "1"\\naccept = #["0"] == 0', spec="tomita1", max_len=6).status
     'holds'
     >>> refute('alphabet "0" "1"\\naccept = #["1"] > 0', spec="tomita1", max_len=6).counterexample.input
     ('1', '0')
     """
-    from verify.smt.cli_support import check_mode, check_options
+    from verify.commands.refute import INVARIANTS_FROM
+    from verify.smt.cli_support import REFUTE_WORK, check_mode, check_options, induction_settings, scaled
     from verify.smt.refute import refute as bounded
-    check_options(timeout=timeout, offset=offset, max_len=max_len)
+    check_options(timeout=timeout, offset=offset, max_len=max_len, work=work)
     miter = _miter(target, spec, check_mode(mode), offset)
     inv = ()
-    if invariants or (invariants is None and max_len > 24):
-        from verify.smt.induction import InductionSettings, infer_invariant
-        inv = infer_invariant(miter, InductionSettings(timeout_s=min(timeout / 4, 20.0)))
-    return bounded(miter, max_len, timeout_s=timeout, invariant=inv)
+    if invariants or (invariants is None and max_len > INVARIANTS_FROM):
+        from verify.smt.induction import infer_invariant
+        inv = infer_invariant(miter, induction_settings(work, timeout_s=timeout))
+    return bounded(miter, max_len, timeout_s=timeout, invariant=inv, work=scaled(work, REFUTE_WORK))
 
 
 def prove(target: ProgramLike, spec: Any = None, max_k: int = 3, bound: int = 16, mode: str = "last",
-          offset: int = 0, timeout: float = 60.0, seed: int = 0) -> Verdict:
+          offset: int = 0, timeout: float = 60.0, seed: int = 0, work: float = 1.0) -> Verdict:
     """A proof for every length (k-induction with inferred invariants, Z3; `verify prove`), the invariant
     in `evidence`; else a replayed counterexample or unknown with the length checked. `spec` as for refute.
 
@@ -271,31 +272,29 @@ def prove(target: ProgramLike, spec: Any = None, max_k: int = 3, bound: int = 16
     >>> v.status, v.scope
     ('holds', 'every word of every length >= 1 over {(, )}')
     """
-    from verify.smt.cli_support import check_mode, check_options
-    from verify.smt.induction import InductionSettings, prove as induction
-    check_options(timeout=timeout, offset=offset, max_k=max_k, bound=bound, seed=seed)
+    from verify.smt.cli_support import check_mode, check_options, induction_settings
+    from verify.smt.induction import prove as induction
+    check_options(timeout=timeout, offset=offset, max_k=max_k, bound=bound, seed=seed, work=work)
     miter = _miter(target, spec, check_mode(mode), offset)
-    return induction(miter, InductionSettings(max_k=max_k, bound=bound, timeout_s=timeout, seed=seed,
-                                              bound_s=min(timeout / 4, 10.0)))
+    return induction(miter, induction_settings(work, max_k=max_k, bound=bound, timeout_s=timeout, seed=seed))
 
 
 def equiv(first: ProgramLike, second: Optional[ProgramLike] = None, empty: bool = False,
           outputs: Optional[Sequence[str]] = None, mode: str = "last", offset: int = 0,
-          timeout: float = 60.0) -> Verdict:
+          timeout: float = 60.0, work: float = 1.0) -> Verdict:
     """Are two programs equivalent (the compared outputs at every position of every word)? With
     empty=True: does `first` accept no word? (`verify equiv`)
 
     >>> equiv('alphabet "a" "b"\\naccept = #["a"] > 0', 'alphabet "a" "b"\\naccept = #["a"] >= 1').status
     'holds'
     """
-    from verify.smt.cli_support import check_mode, check_options
+    from verify.smt.cli_support import check_mode, check_options, induction_settings
     from verify.smt.equiv import empty as is_empty, equivalent
-    from verify.smt.induction import InductionSettings
     check_mode(mode)
-    check_options(timeout=timeout, offset=offset)
+    check_options(timeout=timeout, offset=offset, work=work)
     if empty == (second is not None):
         raise UserError("give two programs, or one program and empty=True")
-    settings = InductionSettings(timeout_s=timeout, bound_s=min(timeout / 4, 10.0))
+    settings = induction_settings(work, timeout_s=timeout)
     _, a = _target(first)
     if empty:
         return is_empty(a, mode, offset, (list(outputs) if outputs else ["accept"])[0], settings)
