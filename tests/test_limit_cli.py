@@ -25,6 +25,10 @@ def test_compile_json_and_out(tmp_path, capsys):
     assert data["float64"]["status"] == "holds" and data["float64"]["horizon"] > 10 ** 6
     assert data["finite"]["agreement"]["status"] == "holds"
     assert 16 * 64 in data["float64"]["evidence"]["checked_long_lengths"]
+    # streamed far beyond 16·N toward the float64 horizon, at offsets 0, 7 and 1000003 (issue 11 §1)
+    ev = data["float64"]["evidence"]
+    assert max(ev["checked_long_lengths"]) >= 1 << 17 and max(ev["checked_long_lengths"]) <= data["float64"]["horizon"]
+    assert {r["offset"] for r in ev["long_runs"]} == {0, 7, 1_000_003}
     assert (tmp_path / "t.npz").exists()
 
 
@@ -70,6 +74,8 @@ def test_compile_exit_codes(tmp_path, capsys):
     (["--check-length", "40"], "--check-length"),
     (["--dense"], "--dense"),
     (["--out", "x.txt"], "--out"),
+    (["--long-seconds", "-1"], "--long-seconds"),
+    (["--long-seconds", "nan"], "--long-seconds"),
 ])
 def test_compile_bad_input(tmp_path, capsys, monkeypatch, args, needle):
     monkeypatch.chdir(tmp_path)

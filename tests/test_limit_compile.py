@@ -139,3 +139,52 @@ def test_banded_fast_attention_equals_dense_attention():
         assert np.allclose(fast.scores, dense.scores, atol=1e-12)
         finite = realize(model, 70)
         assert np.allclose(forward(finite, words, 4).scores, forward(densify(finite), words, 4).scores, atol=1e-12)
+
+
+def test_certify_runs_16N_and_near_the_float64_horizon():
+    """(b) streams N at offsets 0, 7, 1000003, 16·N, and the longest power of two below the horizon that
+    the time budget allows; with no budget that run is left out and a note says so."""
+    from verify.limit.certify import LONG_OFFSETS, certify
+    model = compile_program(examples.dyck1())
+    cert = certify(model, 64, "dyck1", check_length=4, long_seconds=1.0)
+    ev = cert.float64.evidence
+    runs = {(r["length"], r["offset"]) for r in ev["long_runs"]}
+    assert {(64, off) for off in LONG_OFFSETS} <= runs and (16 * 64, 7) in runs
+    H = cert.float64_horizon
+    assert H > 10 ** 6 and max(ev["checked_long_lengths"]) >= 1 << 17      # far beyond 16·N
+    assert max(ev["checked_long_lengths"]) <= H
+    assert cert.float64.status == "holds"
+    lean = certify(model, 64, "dyck1", check_length=4, long_seconds=0.0)
+    longest = max(lean.float64.evidence["checked_long_lengths"])
+    assert longest < max(ev["checked_long_lengths"])
+    assert any("budget" in note and f"{1 << (H.bit_length() - 1):,}" in note for note in lean.notes), lean.notes
+
+
+def test_streamed_long_runs_refute_with_a_replayable_prefix():
+    """A model that is wrong from position ~22 (fixed logits, λ = 8), checked as if it had no horizon:
+    the streamed run at 16·N refutes it, and the counterexample (a prefix) replays through forward."""
+    from verify.limit.certify import _long_runs, _merge_long
+    from verify.verdict import HOLDS, Verdict
+    model = compile_program(examples.ends_ab(), logit_scale="none", hardness=8, bos_bias=3)
+    notes = []
+    runs = _long_runs(model, 4, None, 0.1, None, notes)
+    short = Verdict(HOLDS, "claim", "method", "short words")
+    v = _merge_long(model, "ends_ab", short, runs)
+    assert v.status == "refuted"
+    ce = v.counterexample
+    ids = np.array([[model.alphabet.index(t) for t in ce.input]])
+    off = int(ce.detail.split("offset ")[1].split(" ")[0])
+    got = forward(model, ids, off).outputs["accept"][0, ce.position - 1]
+    want = evaluate(model.program, ids, off).output("accept")[0, ce.position - 1]
+    assert got == ce.got and want == ce.expected and got != want
+
+
+def test_certify_runs_the_horizon_itself_when_it_is_below_N():
+    from verify.limit.certify import LONG_OFFSETS, certify
+    model = compile_program(examples.dyck1(), comparison="relu", slope=64)
+    cert = certify(model, 512, "dyck1", check_length=4)
+    H = cert.float64_horizon
+    assert 1 <= H < 512 and cert.float64.status == "holds"
+    runs = {(r["length"], r["offset"]) for r in cert.float64.evidence["long_runs"]}
+    assert {(H, off) for off in LONG_OFFSETS} <= runs and max(n for n, _ in runs) == H
+    assert any("16·N" in note and "beyond the float64 horizon" in note for note in cert.notes)

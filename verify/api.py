@@ -343,12 +343,13 @@ class CompileResult:
 def compile(target: ProgramLike, N: int = 512, comparison: str = "layernorm", slope: float = 1024.0,
             logit_scale: str = "log_i", hardness: Optional[int] = None, check_length: int = 8,
             out: Optional[Union[str, "os.PathLike[str]"]] = None, dense: bool = False,
-            check_memory: Optional[int] = None) -> CompileResult:
+            check_memory: Optional[int] = None, long_seconds: float = 2.0) -> CompileResult:
     """Compile a C-RASP[periodic,local] program to a Limit Transformer (Theorem 9), certify (a) it at every
     length, (b) its float64 forward pass up to a horizon, (c) its finite realization T_N up to N; with
     `out`, write T_N's weights (.npz or .safetensors) when not refuted (`verify compile`). `check_memory`:
     bytes the float64 check at long lengths may use (it runs the longest power of two that fits; default, as
-    the command: a quarter of the memory budget, at most 1 GiB).
+    the command: a quarter of the memory budget, at most 1 GiB); `long_seconds`: the time budget of the
+    streamed runs near the float64 horizon (`--long-seconds`).
 
     >>> r = compile("tomita1", N=16, check_length=3, check_memory=1 << 24)
     >>> r.status, r.certificate.limit.status, r.as_dict()["finite"]["N"]
@@ -382,7 +383,8 @@ def compile(target: ProgramLike, N: int = 512, comparison: str = "layernorm", sl
                       suggestion="use a smaller N", what=f"T_{N} of {name} and one forward pass of length {N}")
     finite = realize(model, N)
     cert = certify(model, N, name, finite=finite, check_length=check_length,
-                   memory=check_memory if check_memory is not None else min(memory_budget() // 4, 1 << 30))
+                   memory=check_memory if check_memory is not None else min(memory_budget() // 4, 1 << 30),
+                   long_seconds=long_seconds)
     written = save_finite(finite, str(out), dense=dense) if out is not None and cert.status != "refuted" else None
     return CompileResult(name, model, finite, cert, DEFAULT_THEORETICAL(finite), practical(finite), N, comparison,
                          written)

@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         hardness: Optional[int] = typer.Option(None, help="λ: φ value at a guarded head's distance (default: the "
                                                           "smallest proved for every length; 120 with fixed logits)"),
         check_length: int = typer.Option(8, help="check agreement on every word up to this length"),
+        long_seconds: float = typer.Option(2.0, "--long-seconds", help="time budget (s) for the streamed float64 "
+                                           "runs near the float64 horizon and the other offsets of 16·N "
+                                           "(N and 16·N always run)"),
         json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Compile a C-RASP[periodic,local] program (Theorem 9), certify it, and realize it at context N."""
@@ -60,6 +63,8 @@ def register(app: typer.Typer) -> None:
         if not 0 <= check_length <= MAX_CHECK_LENGTH:
             raise UserError(f"--check-length must be between 0 and {MAX_CHECK_LENGTH} (every word of each length is "
                             f"run), not {check_length}")
+        if not math.isfinite(long_seconds) or not 0 <= long_seconds <= 3600:
+            raise UserError(f"--long-seconds must be a number of seconds between 0 and 3600, not {long_seconds}")
         if hardness is not None and not 2 <= hardness <= 1024:
             raise UserError(f"--hardness must be between 2 and 1024, not {hardness}")
         if dense and not out:
@@ -97,7 +102,7 @@ def register(app: typer.Typer) -> None:
             finite = realize(model, N)
             bar.update(task, advance=1, description="certifying (a) Limit Transformer, (b) float64, (c) T_N")
             cert = certify(model, N, name, finite=finite, check_length=check_length,
-                           memory=min(budget // 4, 1 << 30))
+                           memory=min(budget // 4, 1 << 30), long_seconds=long_seconds)
             bar.update(task, advance=1, description="regularizers")
             reg = DEFAULT_THEORETICAL(finite)
             data = {"target": name, **model.describe(), "output_keys": list(model.output_keys),

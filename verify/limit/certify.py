@@ -6,8 +6,12 @@
     ReLU-step comparisons) — and an exact-rational forward pass equal to the interpreter on short inputs;
 (b) its float64 evaluation: the a-priori horizon H (rounding κ(n+2)ε plus leak below the margin
     1/(2(n+1)), and every program value inside float64's exact integers), and the float64 forward pass
-    equal to the interpreter, every sign test separated, at N, 16·N and the longest length <= H the
-    memory budget allows, at several offsets;
+    equal to the interpreter, every sign test separated, on every short word and on one random long word
+    of each length N (offsets 0, 7, 1000003), 16·N and near H (H itself up to 2^20, else the largest power
+    of two <= H), streamed (verify.limit.stream: O(block·width) memory, linear time) so that neither
+    length nor width is bounded by memory. 16·N runs at one offset always; the run near H and the other
+    offsets of 16·N run while the `long_seconds` budget lasts (estimated from the measured rate), and
+    every length or offset left out is named with its reason;
 (c) the finite realization T_N: inputs of length <= N only.
 """
 from __future__ import annotations
@@ -17,12 +21,15 @@ from typing import List, Optional
 
 import numpy as np
 
-from verify.limit.agreement import AgreementScope, check_agreement, float64_limit, forward_bytes, input_symbols
+from verify.limit.agreement import AgreementScope, check_agreement, float64_limit, input_symbols
 from verify.limit.leak import LeakProof, compare_leaks, prove, relu_horizon
 from verify.verdict import HOLDS, REFUTED, UNKNOWN, Verdict
 
 LONG_OFFSETS = (0, 7, 1_000_003)
-LONGEST_ROWS = 1 << 18                 # the longest single check run (a few seconds for small models)
+LONG_SECONDS = 2.0                     # default time for the streamed runs beyond N at every offset and 16·N at one
+LONGEST_STREAM = 1 << 30               # the longest streamed run when nothing else bounds it (no horizon)
+EXACT_HORIZON_RUN = 1 << 20            # a horizon up to this is run itself, beyond it its power of two
+CALIBRATE_SECONDS = 0.25               # the rate that sizes the run near the horizon is measured on a run this long
 EXACT_UP_TO = 5                        # exact-rational forward: every word up to this length (at most 64 each)
 FLOAT64_EXACT = 2 ** 53
 
@@ -136,8 +143,159 @@ def _matrices(model):
             yield from (layer.mlp.w_in, layer.mlp.w_out)
 
 
+@dataclass(frozen=True)
+class LongRun:
+    n: int
+    offset: int
+    check: object                      # verify.limit.stream.StreamCheck
+    word: np.ndarray                   # the input (ids), kept to cut a counterexample from
+
+
+def _floor_pow2(x: int) -> int:
+    return 1 << (max(1, x).bit_length() - 1)
+
+
+def _long_runs(model, N: int, H: Optional[int], long_seconds: Optional[float], memory: Optional[int],
+               notes: List[str], seed: int = 0) -> Optional[List[LongRun]]:
+    """The streamed long runs of (b); None when the model has a head that cannot be streamed (a note says
+    so, and the caller falls back to the memory-bounded dense forward)."""
+    import time
+
+    from verify.limit.stream import NotStreamable, default_block, stream_bytes, stream_check
+    budget = LONG_SECONDS if long_seconds is None else float(long_seconds)
+    block = default_block(model)
+    while memory is not None and block > 256 and stream_bytes(model, block) > memory:
+        block //= 2
+    symbols = np.asarray(input_symbols(model), dtype=np.int8 if len(model.alphabet) < 127 else np.int32)
+    rng = np.random.default_rng(seed)
+    runs: List[LongRun] = []
+
+    def run(n: int, off: int) -> bool:
+        word = symbols[rng.integers(0, len(symbols), size=n)]
+        c = stream_check(model, word, off, block)
+        runs.append(LongRun(n, off, c, word))
+        return c.agree and c.separated
+
+    def rate() -> float:
+        """Positions per second of the longest run so far (short runs are dominated by per-block costs)."""
+        r = max(runs, key=lambda r: (r.n, -r.check.seconds))
+        return r.n / max(r.check.seconds, 1e-9)
+
+    if H is not None and H < 1:
+        return runs                                  # no length is certified: nothing to run
+    within = [n for n in (N, 16 * N) if H is None or n <= H]
+    if H is not None and H < 16 * N:
+        notes.append(f"16·N = {16 * N:,} is beyond the float64 horizon {H:,}: not run (nothing is claimed there)")
+    try:
+        if N in within:                              # the user's own context: every offset
+            for off in LONG_OFFSETS:
+                if not run(N, off):
+                    return runs
+        if 16 * N in within and not run(16 * N, LONG_OFFSETS[1]):
+            return runs
+        top = H if H is not None and H <= EXACT_HORIZON_RUN else _floor_pow2(min(H or LONGEST_STREAM, LONGEST_STREAM))
+        if not runs and not run(min(top, 1 << 12), LONG_OFFSETS[0]):   # N > H: start the rate from a short run
+            return runs
+        # calibrate the rate on longer runs (offset 0) until one takes CALIBRATE_SECONDS: doubling, ~2x that
+        while max(r.check.seconds for r in runs) < CALIBRATE_SECONDS:
+            longest = max(r.n for r in runs)
+            n = min(_floor_pow2(max(2 * longest, int(CALIBRATE_SECONDS * rate()))), top)
+            if n <= longest or not run(n, LONG_OFFSETS[0]):
+                break
+        if not all(r.check.agree and r.check.separated for r in runs):
+            return runs
+        start = time.perf_counter()                  # the budget covers what follows (calibration: ~0.5 s)
+        near = top
+        done = max([r.n for r in runs], default=0)
+        too_big = (lambda n: memory is not None and n * symbols.itemsize > memory // 2)   # the word itself
+        while near > done and (near / rate() > budget or too_big(near)):
+            near = _floor_pow2(near - 1) if near & (near - 1) == 0 else _floor_pow2(near)
+        what = "the float64 horizon" if H is not None else "the cap (no float64 horizon: nothing to separate)"
+        if near > done:
+            if not run(near, LONG_OFFSETS[2]):
+                return runs
+            if near < top and too_big(min(top, 2 * near)):
+                notes.append(f"near {what} {H or LONGEST_STREAM:,}: ran {near:,} (the longest power of two whose "
+                             f"input fits half the {memory / 2 ** 20:.0f} MiB check memory)")
+            elif near < top:
+                notes.append(f"near {what} {H or LONGEST_STREAM:,}: ran {near:,} (the longest power of two the "
+                             f"{budget:g} s budget allows at the measured {rate():,.0f} positions/s); {top:,} would "
+                             f"take ~{top / rate():,.0f} s per offset — raise --long-seconds to run it")
+        elif done < top:
+            notes.append(f"near {what} {H or LONGEST_STREAM:,}: no length beyond {done:,} fits the {budget:g} s "
+                         f"budget at the measured {rate():,.0f} positions/s ({top:,} would take "
+                         f"~{top / rate():,.0f} s) — raise --long-seconds to run it")
+        longest = near if near > done else (top if done == top else None)
+        ran = {(r.n, r.offset) for r in runs}
+        extra = [(n, off) for n in ([16 * N] if 16 * N in within else []) + ([longest] if longest else [])
+                 for off in LONG_OFFSETS if (n, off) not in ran]
+        left = []
+        for n, off in extra:
+            if time.perf_counter() - start + n / rate() <= budget:
+                if not run(n, off):
+                    return runs
+            else:
+                left.append(f"{n:,} at offset {off:,}")
+        if left:
+            notes.append(f"not run (the {budget:g} s --long-seconds budget): length " + ", ".join(left))
+    except NotStreamable as e:
+        notes.append(f"long runs not streamed ({e}); the dense forward pass ran within the memory budget instead")
+        return None
+    return runs
+
+
+def _merge_long(model, name: str, v: Verdict, runs: List[LongRun]) -> Verdict:
+    """The short-word verdict v (HOLDS) extended by the streamed long runs."""
+    from verify.crasp.checks import END_MARKER
+    from verify.verdict import Counterexample
+    ev = dict(v.evidence)
+    text = "; ".join(f"{n:,} at offset{'s' if len(o) > 1 else ''} {', '.join(f'{x:,}' for x in o)}"
+                     for n, o in _grouped(runs))
+    block = runs[0].check.block if runs else 0
+    secs = sum(r.check.seconds for r in runs)
+    scope = (v.scope + (f"; streamed (verify.limit.stream, blocks of {block:,} rows, {secs:.1f} s): 1 random word "
+                        f"of each length {text}" if runs else ""))
+    names = list(model.alphabet) + [END_MARKER]
+    for r in runs:
+        c = r.check
+        if not c.agree:
+            pos, key, want, got = c.mismatch
+            ce = Counterexample(tuple(names[t] for t in r.word[:pos]), pos, want, got,
+                                f"output {key!r}, offset {r.offset} (the prefix of a random word of length {r.n:,}; "
+                                f"outputs are causal)")
+            return Verdict(REFUTED, v.claim, "streamed float64 forward pass vs interpreter", scope, ce, evidence=ev)
+    for r in runs:
+        c = r.check
+        if c.min_margin < ev.get("min_margin", np.inf):
+            ev["min_margin"], ev["smallest_margin_at_length"] = c.min_margin, r.n
+        ev["max_error"] = max(ev.get("max_error", 0.0), c.max_error)
+        ev["min_margin_to_error"] = min(ev.get("min_margin_to_error", np.inf), c.min_ratio)
+    ev["checked_long_lengths"] = sorted({r.n for r in runs})
+    ev["long_runs"] = [{"length": r.n, "offset": r.offset, "seconds": round(r.check.seconds, 3)} for r in runs]
+    ev["longest"] = max([ev.get("longest", 0)] + [r.n for r in runs])
+    bad = next((r for r in runs if not r.check.separated), None)
+    if bad is not None:
+        c = bad.check
+        why = (f"outputs agree, but at length {bad.n:,} (offset {bad.offset}) a ReLU step is not saturated "
+               f"(min slope·|x| = {c.saturation:.3g} < 1)" if model.layout.comparison == "relu" else
+               f"outputs agree, but at length {bad.n:,} (offset {bad.offset}) a comparison margin "
+               f"({c.min_margin:.3g}) is not above its numeric error ({c.max_error:.3g})")
+        return Verdict(UNKNOWN, v.claim, v.method, scope, reason=why + " — agreement there is not certified",
+                       evidence=ev)
+    return Verdict(HOLDS, v.claim, v.method, scope, evidence=ev)
+
+
+def _grouped(runs: List[LongRun]):
+    out = {}
+    for r in runs:
+        out.setdefault(r.n, []).append(r.offset)
+    return sorted((n, sorted(o)) for n, o in out.items())
+
+
 def certify(model, N: int, name: str, finite=None, check_length: int = 8, memory: Optional[int] = None,
-            long_samples: int = 1) -> Certificate:
+            long_samples: int = 1, long_seconds: Optional[float] = None) -> Certificate:
+    """`long_seconds`: the time the streamed float64 runs beyond N may take (LONG_SECONDS by default); N and
+    16·N always run, the length near the float64 horizon is the longest power of two that fits."""
     notes: List[str] = []
     leak = prove(model)
     claim_a = f"the Limit Transformer of {name} computes the program"
@@ -178,29 +336,19 @@ def certify(model, N: int, name: str, finite=None, check_length: int = 8, memory
     if ints is not None and ints == H:
         notes.append(f"program values exceed 2^53 (float64's exact integers) beyond length {ints:,}: the float64 "
                      f"horizon stops there")
-    wanted = sorted({N, 16 * N} | ({H} if H is not None else set()))
-    lengths = [n for n in wanted if H is None or n <= H]
-    beyond = [n for n in wanted if H is not None and n > H]
-    too_big = memory is not None and forward_bytes(model, long_samples, H or 0) > memory
-    if H is not None and (too_big or H > LONGEST_ROWS):
-        # the horizon itself is out of reach: the longest power of two below it within the budgets
-        lengths = [n for n in lengths if n != H]
-        n = 1 << max(1, (min(H, LONGEST_ROWS).bit_length() - 1))
-        while n > 16 * N and memory is not None and forward_bytes(model, long_samples, n) > memory:
-            n //= 2
-        if n > 16 * N:
-            lengths = sorted(set(lengths) | {n})
-        notes.append(f"the float64 horizon {H:,} is not run itself (~{forward_bytes(model, long_samples, H) / 2 ** 30:.1f} "
-                     f"GiB); the longest length checked is the longest power of two within the "
-                     f"{(memory or 0) / 2 ** 30:.2f} GiB check budget and {LONGEST_ROWS:,} positions")
     claim_b = f"the float64 forward pass of the Limit Transformer of {name} computes the program"
     claim_b += f" at every length <= {H:,}" if H is not None else " (no comparison: exact at every length)"
     short = min(check_length, 12)
     per_length = 1024 if model.width <= 100 else 64      # sampled words per short length (wide models: fewer)
-    scope = AgreementScope(exhaustive_up_to=short, per_length=per_length, long_lengths=tuple(lengths),
+    runs = _long_runs(model, N, H, long_seconds, memory, notes)
+    streamed = runs is not None
+    scope = AgreementScope(exhaustive_up_to=short, per_length=per_length,
+                           long_lengths=() if streamed else tuple(n for n in (N, 16 * N) if H is None or n <= H),
                            long_samples=long_samples, long_offsets=LONG_OFFSETS, memory=memory,
                            one_offset_above=N)
     v = check_agreement(model, scope, name=name)
+    if streamed and v.status == HOLDS:
+        v = _merge_long(model, name, v, runs)
     hb = "a-priori bound: rounding κ(n+2)·2^-52 plus leak below the margin 1/(2(n+1))"
     if v.status == HOLDS and H is not None and H < 1:
         float64 = Verdict(UNKNOWN, claim_b, v.method, v.scope, reason="the a-priori float64 bound certifies no "
@@ -208,7 +356,7 @@ def certify(model, N: int, name: str, finite=None, check_length: int = 8, memory
                           evidence=v.evidence)
     elif v.status == HOLDS:
         float64 = Verdict(HOLDS, claim_b, f"{hb}; float64 forward = interpreter with every sign test separated",
-                          v.scope + (f"; not run beyond the horizon: {beyond}" if beyond else ""), evidence=v.evidence)
+                          v.scope, evidence=v.evidence)
     else:
         float64 = Verdict(v.status, claim_b, v.method, v.scope, v.counterexample, reason=v.reason, evidence=v.evidence)
     # (c) finite realization
