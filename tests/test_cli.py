@@ -68,3 +68,26 @@ def test_console_script_is_installed():
     proc = subprocess.run([str(exe), "run", str(EX / "aa_star.crasp"), "aaaa", "--json"], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0 and json.loads(proc.stdout)["accepted"] is True
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"lengthgen-verify {version('lengthgen-verify')}"
+
+
+def test_shell_completion_is_offered(capsys):
+    assert main(["--help"]) == 0
+    assert "--install-completion" in capsys.readouterr().out
+
+
+def test_huge_exact_values_print_in_json_traces(tmp_path, capsys):
+    """Chained scalings make values with thousands of digits; they print exactly, not crash."""
+    lines = ['alphabet "a"', 'let c0 = #["a"]']
+    lines += [f"let c{i} = {10 ** 35} * c{i - 1}" for i in range(1, 200)]
+    lines += ["accept = c199 > 0"]
+    src = tmp_path / "big.crasp"
+    src.write_text("\n".join(lines) + "\n")
+    assert main(["run", str(src), "a a", "--json", "--trace"]) == 0
+    out = capsys.readouterr().out
+    assert str(2 * 10 ** (35 * 199)) in out

@@ -249,3 +249,19 @@ def test_an_edited_case_file_is_read_again(tmp_path):
 def test_a_flag_can_name_itself_in_the_message(tmp_path):
     with pytest.raises(UserError, match=r"^--cases .*missing\.py: no such file or folder"):
         catalogue.add_cases_from(tmp_path / "missing.py", where="--cases ")
+
+
+def test_the_global_cases_flag_adds_the_file_for_that_run_only(tmp_path, capsys):
+    path = _write(tmp_path, "my_tasks.py", USER_CASES)
+    assert main(["--cases", str(path), "check", "my_has_a", "--json", "--samples", "20", "--budget", "1024"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "holds"
+    assert main(["check", "my_has_a"]) == 2          # the next run without the flag does not see it
+    assert "my_has_a" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["nope.py", "."])
+def test_the_global_cases_flag_with_a_bad_path_is_one_message(tmp_path, monkeypatch, capsys, where):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--cases", where, "cases"]) == 2
+    err = capsys.readouterr().err
+    assert "--cases" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 3

@@ -14,6 +14,8 @@ import pkgutil
 import sys
 import traceback
 
+from typing import Optional
+
 import typer
 
 EXIT_OK, EXIT_REFUTED, EXIT_USER_ERROR, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
@@ -23,7 +25,7 @@ EXIT_CODES_HELP = ("Exit codes (every command): 0 holds / success, 1 refuted, 2 
                    f"70 internal error (a bug in the toolkit; rerun with --debug or {DEBUG_ENV}=1 for the traceback).")
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,     # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -33,13 +35,35 @@ app = typer.Typer(
 _debug = False
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            v = version("lengthgen-verify")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            v = "unknown (not installed)"
+        print(f"lengthgen-verify {v}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global_options(
     debug: bool = typer.Option(False, "--debug", help=f"show the traceback of an internal error "
                                f"(same as {DEBUG_ENV}=1); give it before the command: verify --debug run ..."),
+    cases: Optional[str] = typer.Option(None, "--cases", metavar="PATH",
+                                        help="add your own cases: a Python file defining CASES, or a folder of "
+                                             f"such files (several separated by {os.pathsep!r}; "
+                                             "LENGTHGEN_VERIFY_CASES does the same); give it before the command"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version and exit"),
 ) -> None:
     global _debug
     _debug = _debug or debug
+    from verify.catalogue import add_cases_from, forget_added_cases
+    forget_added_cases()   # main() may run many times in one process (tests): only this run's --cases count
+    for path in (cases or "").split(os.pathsep):
+        if path:
+            add_cases_from(path, where="--cases ")
 
 
 _PLAIN_KINDS = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -118,12 +142,18 @@ def _register(module: str) -> None:
         importlib.import_module(f"verify.commands.{module}").register(app)
 
 
+_GLOBAL_WITH_VALUE = ("--cases",)
+
+
 def _command_word(argv) -> "str | None":
-    """The command in argv (the first word after the global options), or None."""
-    for a in argv:
+    """The command in argv (the first word after the global options and their values), or None."""
+    args = iter(argv)
+    for a in args:
         if a == "--help":
             return None
-        if not a.startswith("-"):
+        if a in _GLOBAL_WITH_VALUE:
+            next(args, None)
+        elif not a.startswith("-"):
             return a
     return None
 
@@ -133,12 +163,13 @@ def debug_requested(argv=None) -> bool:
     if os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off"):
         return True
     args = list(sys.argv[1:] if argv is None else argv)
-    for a in args:  # global options come before the command name; the callback may not have run yet
-        if a == "--debug":
-            return True
-        if not a.startswith("-"):
-            break
-    return _debug
+    return "--debug" in args[:_command_index(args)] or _debug  # global options come before the command
+
+
+def _command_index(args) -> int:
+    """Where the command word stands in args (len(args) when there is none)."""
+    word = _command_word(args)
+    return args.index(word) if word is not None and word in args else len(args)
 
 
 def internal_error(ex: BaseException, argv=None) -> int:
@@ -158,6 +189,8 @@ def internal_error(ex: BaseException, argv=None) -> int:
 def main(argv=None) -> int:
     global _debug
     _debug = False
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)  # exact values of any size print (JSON, traces): C-RASP is exact arithmetic
     from verify.problems import UserError
     try:
         _register_commands(sys.argv[1:] if argv is None else list(argv))
@@ -177,8 +210,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except typer.Abort:
-        return 1
+    except typer.Abort:  # an interrupted prompt: not a verdict
+        print("interrupted", file=sys.stderr)
+        return 130
     except Exception as ex:
         # usage errors (unknown option, missing argument, a bad integer) arrive here in non-standalone
         # mode; they know how to show themselves and carry click's exit code 2
