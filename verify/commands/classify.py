@@ -104,7 +104,8 @@ def register(app: typer.Typer) -> None:
                                      "per language (0: skip)"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Exit 0: every verdict decided; 3: something undecided; 2: bad input."""
+        """Certified NoPE (C-RASP) and APE (C-RASP[periodic,local]) verdicts for a regular language, with a proved
+        program or a certificate. Exit 0: every verdict decided; 3: something undecided; 2: bad input."""
         from verify.regular.classify import ACCEPTANCE, render_lines
         if acceptance not in ACCEPTANCE:
             raise UserError(f"--acceptance must be last or end (got {acceptance!r})")
