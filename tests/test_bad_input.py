@@ -27,12 +27,8 @@ ROW_SECONDS = 30          # a row that takes longer is a hang (the guard is miss
 # H-numbers: which helper's part a row depends on (issue 9). A row whose owner has not landed yet is
 # xfail(strict=True): it flips to a failure as soon as the owner's fix makes it pass.
 PENDING = {   # row id -> owner, for rows that fail until that helper's part lands
-    "compile-N-huge": "H8 (compile --N memory estimate)",
-    **{r: "H5 (comm-complexity flags)" for r in ("comm-N-zero", "comm-N-negative", "comm-N-huge",
-                                                 "comm-bad-method")},
-    **{r: "H4 (audit flags before the checkpoint is read)" for r in ("audit-window-huge", "audit-heads-zero",
-                                                                     "audit-heads-negative")},
-    "classify-bad-regex": "H6 (classify)",
+    **{r: "H15 (audit flags before the checkpoint is read)" for r in ("audit-window-huge", "audit-heads-zero",
+                                                                      "audit-heads-negative")},
 }
 
 
@@ -108,7 +104,7 @@ ROWS = [
     ("compile-N-zero", ["compile", "dyck1", "--N", "0"], "--n"),
     ("compile-N-negative", ["compile", "dyck1", "--N", "-4"], "--n"),
     ("compile-N-float", ["compile", "dyck1", "--N", "1e5"], "--n"),
-    ("compile-N-huge", ["compile", "dyck1", "--N", "100000"], "--n"),
+    ("compile-N-huge", ["compile", "dyck1", "--N", BIG], "--n"),
     ("compile-N-giant", ["compile", "dyck1", "--N", BIG], "--n"),
     ("compile-out-folder", ["compile", "dyck1", "--N", "16", "--out", "{w}/adir"], "--out"),
     ("compile-out-bad-suffix", ["compile", "dyck1", "--N", "16", "--out", "{w}/o/x.txt"], "--out"),

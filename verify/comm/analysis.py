@@ -437,9 +437,9 @@ def analyze(task: CommTask, n: int, method: str = "auto",
             progress: Optional[Callable[[str], Callable[[int, int], None]]] = None,
             witness_timeout_s: float = WITNESS_TIMEOUT_S) -> CommReport:
     if method not in METHODS:
-        raise UserError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        raise UserError(f"unknown method {method!r} (--method); choose one of {', '.join(METHODS)}")
     if n < 1:
-        raise UserError(f"N = {n} is too small: Alice and Bob must each hold at least one symbol (use N >= 1)")
+        raise UserError(f"N = {n} is too small: Alice and Bob must each hold at least one symbol (use --N 1 or more)")
     case = task.case
     program = case.build_program() if case is not None else None
     if method == "protocol" and program is None:
@@ -448,7 +448,7 @@ def analyze(task: CommTask, n: int, method: str = "auto",
                         f"`--method rows` (small N)" + (" or `--method certificate`" if model_for(task) else ""))
     if method in ("protocol", "auto") and program is not None and n > MAX_PROTOCOL_N:
         raise UserError(f"N = {n:,} is too large for the protocol check (limit {MAX_PROTOCOL_N:,}); "
-                        f"use N <= {MAX_PROTOCOL_N:,}")
+                        f"use --N {MAX_PROTOCOL_N} or less")
     if program_size is None:
         if program is not None:
             line = straight_line(program)
@@ -483,7 +483,7 @@ def analyze(task: CommTask, n: int, method: str = "auto",
     if model is not None and method in ("auto", "certificate"):
         if n > cert_mod.MAX_CERTIFICATE_N:
             raise UserError(f"N = {n:,} is too large for a Z3 certificate (limit {cert_mod.MAX_CERTIFICATE_N:,}); "
-                            f"use N <= {cert_mod.MAX_CERTIFICATE_N:,}")
+                            f"use --N {cert_mod.MAX_CERTIFICATE_N} or less")
         rep.certificate = certify(task, n, seed=seed)
         for m in _powers_up_to(n)[:-1]:
             c = certify(task, m, samples=10, small=1, seed=seed)

@@ -249,7 +249,7 @@ def certify(task: CommTask, n: int, samples: int = 200, small: int = 3, seed: in
         raise UserError(f"no injectivity certificate is known for {task.name!r} (certificates exist for "
                         f"{', '.join(sorted(MODELS))}); use exact row counting (`--method rows`, small N)")
     if n < 1:
-        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use N >= 1)")
+        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use --N 1 or more)")
     if n > MAX_CERTIFICATE_N:
         raise UserError(f"N = {n} is too large for a Z3 certificate here (limit {MAX_CERTIFICATE_N}); the "
                         f"bound ⌈N·log₂|Σ|⌉ follows from the same argument — check it at N <= {MAX_CERTIFICATE_N}")

@@ -63,7 +63,7 @@ def largest_exact_n(task: CommTask, bob_len_extra: int = 0) -> int:
 
 def _check_size(task: CommTask, n: int, m: int) -> None:
     if n < 1:
-        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use N >= 1)")
+        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use --N 1 or more)")
     k = len(task.symbols)
     cells = k ** (n + m)
     if cells > cell_limit(task):
@@ -321,7 +321,7 @@ def row_partition(task: CommTask, n: int, m: Optional[int] = None,
                   progress: Optional[Callable[[int, int], None]] = None) -> RowPartition:
     m = n if m is None else m
     if n < 1:
-        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use N >= 1)")
+        raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use --N 1 or more)")
     k = len(task.symbols)
     xs = state_representatives(task, n)
     how = "machine states"

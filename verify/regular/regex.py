@@ -224,6 +224,7 @@ def regex_dfa(pattern: str, alphabet: Optional[Sequence[str]] = None, max_states
     Raises UserError (located) for bad input and TooLarge past `max_states` subset states."""
     alphabet = used_symbols(pattern) if alphabet is None else tuple(alphabet)
     if not alphabet:
+        _parse(pattern, tokenize(pattern, ()), (), _Nfa())   # a syntax error is the first thing to report
         raise UserError("the alphabet is empty: the expression names no symbol; pass --alphabet a,b,...")
     if len(set(alphabet)) != len(alphabet):
         raise UserError(f"the alphabet {', '.join(alphabet)} repeats a symbol")
