@@ -73,18 +73,28 @@ def measure(model: LimitTransformer, ids: np.ndarray, offset: int = 0, precision
         margin = np.abs(exact[:, 1:]).min() if n else math.inf
         if margin < min_margin:
             min_margin, worst = float(margin), g.op
-        max_error = max(max_error, float(err.max()))
-        with np.errstate(divide="ignore"):
-            ratio = np.where(err > 0, np.abs(exact) / np.where(err > 0, err, 1), np.inf)
-        min_ratio = min(min_ratio, float(ratio.min()))
-        if g.stage == "norm":
-            separated &= bool((err < np.abs(exact)).all())
-        else:
-            sat = model.layout.slope * np.abs(x)
-            saturation = min(saturation, float(sat.min()))
-            separated &= bool(((sat >= 1) & (np.sign(x) == np.sign(exact))).all())
+        e, r, ok, sat = comparison_scores(model, g.stage, x, exact)
+        max_error, min_ratio, saturation = max(max_error, e), min(min_ratio, r), min(saturation, sat)
+        separated &= ok
     return (MarginReport(n, batch, min_margin, max_error, min_ratio, separated, worst, saturation),
             res.outputs)
+
+
+def comparison_scores(model: LimitTransformer, stage: str, x: np.ndarray, exact: np.ndarray):
+    """One comparison's float64 values `x` against the exact values: (largest error, smallest
+    |exact|/error, whether every sign test is separated, smallest saturation of a relu step).
+    A LayerNorm ("norm") test is separated where the error stays below |exact|; a relu step where
+    slope·|x| >= 1 with the exact sign. Shared by the batch check and the streamed check."""
+    if not x.size:
+        return 0.0, math.inf, True, math.inf
+    err = np.abs(x - exact)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err > 0, np.abs(exact) / np.where(err > 0, err, 1), np.inf)
+    if stage == "norm":
+        return float(err.max()), float(ratio.min()), bool((err < np.abs(exact)).all()), math.inf
+    sat = model.layout.slope * np.abs(x)
+    return (float(err.max()), float(ratio.min()), bool(((sat >= 1) & (np.sign(x) == np.sign(exact))).all()),
+            float(sat.min()))
 
 
 def leak_bound(model: LimitTransformer, n: int) -> float:

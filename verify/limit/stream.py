@@ -33,6 +33,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from verify.limit.agreement import comparison_scores
 from verify.limit.model import Head, LimitTransformer
 
 
@@ -456,23 +457,13 @@ def stream_check(model: LimitTransformer, ids: np.ndarray, offset: int = 0, bloc
             exact = (diff + g.shift) / i1
             if has_bos:
                 exact = np.concatenate([[g.bos_value], exact])
-            err = np.abs(x - exact)
             if nb:
                 m = float(np.abs(exact[1:] if has_bos else exact).min())
                 if m < min_margin:
                     min_margin, worst = m, g.op
-            if err.size:
-                max_error = max(max_error, float(err.max()))
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio = np.where(err > 0, np.abs(exact) / np.where(err > 0, err, 1), np.inf)
-                min_ratio = min(min_ratio, float(ratio.min()))
-            if g.stage == "norm":
-                separated &= bool((err < np.abs(exact)).all())
-            else:
-                sat = model.layout.slope * np.abs(x)
-                if sat.size:
-                    saturation = min(saturation, float(sat.min()))
-                separated &= bool(((sat >= 1) & (np.sign(x) == np.sign(exact))).all())
+            e, r, ok, sat = comparison_scores(model, g.stage, x, exact)
+            max_error, min_ratio, saturation = max(max_error, e), min(min_ratio, r), min(saturation, sat)
+            separated &= ok
     return StreamCheck(n, offset, block, time.perf_counter() - t0, True, None, min_margin, max_error, min_ratio,
                        separated, saturation, worst)
 
