@@ -68,20 +68,25 @@ def from_automaton(automaton: Automaton) -> Dfa:
                final.copy(), int(start))
 
 
-def reachable(dfa: Dfa) -> Dfa:
-    """Keeps the states reachable from the start, renumbered in breadth-first order."""
-    order, seen = [dfa.start], {dfa.start: 0}
+def reachable_order(dfa: Dfa) -> np.ndarray:
+    """The states reachable from the start, in breadth-first order."""
+    order, seen = [dfa.start], {dfa.start}
     k = 0
     while k < len(order):
         for t in dfa.delta[order[k]]:
             t = int(t)
             if t not in seen:
-                seen[t] = len(order)
+                seen.add(t)
                 order.append(t)
         k += 1
-    old = np.array(order, dtype=np.int64)
+    return np.array(order, dtype=np.int64)
+
+
+def reachable(dfa: Dfa) -> Dfa:
+    """Keeps the states reachable from the start, renumbered in breadth-first order."""
+    old = reachable_order(dfa)
     remap = np.full(dfa.n_states, -1, dtype=np.int64)
-    remap[old] = np.arange(len(order))
+    remap[old] = np.arange(len(old))
     return Dfa(dfa.alphabet, remap[dfa.delta[old]], dfa.accepting[old].copy(), 0)
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from verify.crasp import ast as A
 from verify.crasp.builder import (ProgramBuilder, count, eq, ge, guarded, ite, lift, periodic, scale,
                                   sym)
-from verify.regular.dfa import Dfa, from_automaton
+from verify.regular.dfa import Dfa, from_automaton, reachable_order
 from verify.smt.induction import rational_nullspace
 from verify.spec import Automaton
 
@@ -83,12 +83,7 @@ def mealy_minimize(dfa: Dfa, out: np.ndarray) -> Tuple[Dfa, np.ndarray]:
     """Reachable part, then Moore refinement started from the output rows instead of acceptance
     (`verify.regular.dfa.minimize` is the case out = accepting[:, None]). Returns the quotient
     (its `accepting` unused) and its output rows."""
-    order, seen = [dfa.start], {dfa.start: 0}
-    for q in order:  # BFS: the list grows while we walk it
-        for t in dfa.delta[q]:
-            if int(t) not in seen:
-                seen[int(t)] = len(order)
-                order.append(int(t))
+    order = reachable_order(dfa)
     remap = np.full(dfa.n_states, -1, dtype=np.int64)
     remap[order] = np.arange(len(order))
     delta = remap[dfa.delta[order]]
