@@ -26,9 +26,7 @@ ROW_SECONDS = 30          # a row that takes longer is a hang (the guard is miss
 
 # H-numbers: which helper's part a row depends on (issue 9). A row whose owner has not landed yet is
 # xfail(strict=True): it flips to a failure as soon as the owner's fix makes it pass.
-PENDING = {   # row id -> owner, for rows that fail until that helper's part lands
-    **{r: "H15 (audit flags before the checkpoint is read)" for r in ("audit-window-huge", "audit-heads-zero",
-                                                                      "audit-heads-negative")},
+PENDING: dict = {   # row id -> owner, for rows that fail until that owner's part lands (none now)
 }
 
 

@@ -167,6 +167,25 @@ def test_a_valid_checkpoint_still_audits(tmp_path, capsys):
     assert code == 0 and json.loads(out)["verdict"] in ("neither", "local", "periodic", "periodic+local")
 
 
+# ------------------------------------------------------------------ flags, checked before the checkpoint is read
+@pytest.mark.parametrize("args, words", [
+    (["--window", str(10 ** 12)], ["--window", "1..1048576"]),
+    (["--window", "0"], ["--window"]),
+    (["--heads", "0"], ["--heads must be an integer in 1..1024, not 0"]),
+    (["--heads", "-1"], ["--heads", "not -1"]),
+    (["--heads", "1025"], ["--heads", "not 1025"]),
+])
+def test_bad_flags_are_refused_before_the_checkpoint_is_read(tmp_path, capsys, monkeypatch, args, words):
+    import torch_bridge.checkpoint as checkpoint
+    monkeypatch.setattr(checkpoint, "load_checkpoint", lambda *a, **k: pytest.fail("read before the flags"))
+    for target in (folder(tmp_path), tmp_path / "missing"):
+        refused([target, *args], capsys, *words)
+    with pytest.raises(UserError, match=words[0]):
+        from torch_bridge.audit import audit_checkpoint
+        audit_checkpoint(tmp_path / "missing", heads=int(args[1]) if args[0] == "--heads" else None,
+                         window=int(args[1]) if args[0] == "--window" else 256)
+
+
 # ------------------------------------------------------------------ --plot
 def test_plot_onto_a_file_is_refused_before_reading(tmp_path, capsys):
     ck = folder(tmp_path)

@@ -267,13 +267,18 @@ def audit_gpt2(table: Optional[np.ndarray], c_attn_weights: Sequence[np.ndarray]
     return audit_heads(table, heads, readers=readers if mlp_weights is not None else None, embeddings=embeddings, **kw)
 
 
-def check_options(residual: float, window: int, max_positions: Optional[int], share_threshold: float) -> None:
+def check_options(residual: float, window: int, max_positions: Optional[int], share_threshold: float,
+                  heads: Optional[int] = None) -> None:
     """The audit's options, checked before anything is read (named as the command's flags)."""
+    from torch_bridge.config import MAX_HEADS, MAX_POSITIONS, is_int
     from verify.problems import UserError
     if not 0 < residual < 1:
         raise UserError("--residual must lie in (0, 1)")
-    if window < 1:
-        raise UserError(f"--window must be a positive integer, not {window}")
+    if not (is_int(window) and 1 <= window <= MAX_POSITIONS):   # a window beyond any table's length fits nothing more
+        raise UserError(f"--window must be an integer in 1..{MAX_POSITIONS} (positions used by the fits), "
+                        f"not {window}")
+    if heads is not None and not (is_int(heads) and 1 <= heads <= MAX_HEADS):
+        raise UserError(f"--heads must be an integer in 1..{MAX_HEADS}, not {heads}")
     if max_positions is not None and max_positions < 2:
         raise UserError(f"--max-positions must be at least 2, not {max_positions}")
     if not share_threshold >= 0 or share_threshold == float("inf"):
@@ -283,13 +288,13 @@ def check_options(residual: float, window: int, max_positions: Optional[int], sh
 def audit_checkpoint(path, heads: Optional[int] = None, residual: float = 0.05, window: int = 256,
                      max_positions: Optional[int] = None, share_threshold: float = 0.1, exact: bool = False,
                      keep_logits: bool = False, progress=None):
-    """What `verify audit` does, as a function (needs torch; imported here, not at module level): read a
+    """What `verify audit` does, as a function (numpy; torch is imported only to read a torch pickle): read a
     checkpoint — a Hugging Face folder, a weights file, a TransformerLens state dict, a hub-cache snapshot
     (torch_bridge.checkpoint.load_checkpoint) or `verify compile --out`'s T_N — and audit it with its token
     embeddings and every other reader of the residual stream. `progress`: a rich-Progress-like object
     (add_task/update) or None. Returns (AuditReport, logits {(layer, head): matrix} when keep_logits, the
     audited table or None)."""
-    check_options(residual, window, max_positions, share_threshold)
+    check_options(residual, window, max_positions, share_threshold, heads)
     th = Thresholds(residual=residual, window=max(8, window), share=share_threshold)
     progress = progress if progress is not None else _Silent()
     path = Path(path)

@@ -15,6 +15,10 @@ Order of checks (nothing is sized from a file before it is checked): the file's 
 memory available; config.json's types and ranges (torch_bridge.config.config_problems); the tensor
 names (strings, layer indices below MAX_LAYERS — from the safetensors header before any tensor is
 read); then shapes against the config, dtypes, and finiteness (NaN/±Inf refused with the tensor name).
+
+The state is numpy (float32): a safetensors checkpoint is read and audited without importing torch (the
+import alone takes ~1.5 s and ~240 MB); torch is imported only to read a pickle, or a safetensors file
+holding a dtype numpy lacks (F8), and by Checkpoint.model().
 """
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import numpy as np
-import torch
 
+from torch_bridge import INSTALL_HINT
 from torch_bridge.config import (APE, BINARY_HEAD, MAX_HEADS, MAX_LAYERS, MAX_POSITIONS, MAX_VOCAB, MAX_WIDTH, NOPE,
                                   GPT2Config, config_problems, is_int)
 from verify.problems import Problem, UserError
@@ -54,7 +58,7 @@ _FOREIGN = {  # key fragment -> architecture, for a message a person can act on
 @dataclass(frozen=True)
 class Checkpoint:
     config: GPT2Config
-    state: Dict[str, torch.Tensor]      # Hugging Face names, float32, no buffers, no lm_head
+    state: Dict[str, np.ndarray]        # Hugging Face names, float32, no buffers, no lm_head
     source: str
     file_format: str                    # "safetensors" or "pickle (weights_only)"
     notes: Tuple[str, ...] = ()
@@ -64,7 +68,7 @@ class Checkpoint:
         return not self.config.has_position_table
 
     def array(self, key: str) -> np.ndarray:
-        return self.state[key].detach().cpu().numpy()
+        return self.state[key]
 
     def position_table(self) -> Optional[np.ndarray]:
         return None if self.nope else self.array("transformer.wpe.weight")
@@ -73,9 +77,10 @@ class Checkpoint:
         return self.array(f"transformer.h.{layer}.attn.c_attn.weight")
 
     def model(self):
+        import torch
         from torch_bridge.model import GPT2
         m = GPT2(self.config)
-        m.load_state_dict(self.state, strict=True)
+        m.load_state_dict({k: torch.tensor(v) for k, v in self.state.items()}, strict=True)
         return m.eval()
 
 
@@ -100,9 +105,12 @@ def expected_shapes(cfg: GPT2Config) -> Dict[str, Tuple[int, ...]]:
 
 
 # ------------------------------------------------------------------------------------ reading
-def _read_safetensors(path: Path) -> Dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def _read_safetensors(path: Path) -> Dict[str, np.ndarray]:
+    try:
+        from safetensors import SafetensorError, safe_open
+    except ImportError:
+        raise UserError(f"{path}: a safetensors file, read with the safetensors package; {INSTALL_HINT}",
+                        exit_code=2) from None
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(8)
@@ -111,15 +119,62 @@ def _read_safetensors(path: Path) -> Dict[str, torch.Tensor]:
                         f"{int.from_bytes(head, 'little') if len(head) == 8 else '?'} header bytes, "
                         f"the file has {size} bytes)")
     try:
-        from safetensors import safe_open
-        with safe_open(str(path), framework="pt", device="cpu") as f:   # the header only: names and shapes
-            _check_names(list(f.keys()), str(path))
-        return load_file(str(path), device="cpu")
-    except (SafetensorError, ValueError, OSError, RuntimeError) as ex:
+        with safe_open(str(path), framework="np") as f:   # opening checks the header: names, dtypes, offsets
+            keys = list(f.keys())
+            _check_names(keys, str(path))
+            dtypes = {k: f.get_slice(k).get_dtype() for k in keys}
+            if any(dt not in _NUMPY_DTYPES for dt in dtypes.values()):   # float8: only torch holds it
+                other = sorted(set(dtypes.values()) - set(_NUMPY_DTYPES))
+                torch = _import_torch(path, f"a safetensors file with {', '.join(other)} tensors")
+                from safetensors.torch import load_file
+                return {k: _numpy(torch, v, k, path) for k, v in load_file(str(path), device="cpu").items()}
+            header = _header(path) if "BF16" in dtypes.values() else {}
+            return {k: _bfloat16(path, header, k) if dt == "BF16" else f.get_tensor(k) for k, dt in dtypes.items()}
+    except (SafetensorError, ValueError, OSError, RuntimeError, TypeError) as ex:
         raise UserError(f"{path}: corrupt or truncated safetensors file ({ex})") from None
 
 
-def _read_pickle(path: Path) -> Dict[str, torch.Tensor]:
+# safetensors dtypes numpy holds; BF16 is widened by _bfloat16, anything else (F8_*) is read through torch
+_NUMPY_DTYPES = ("F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL")
+
+
+def _header(path: Path) -> dict:
+    """The safetensors header (JSON), with the byte where the data starts under None (no JSON key is None)."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        return {**json.loads(f.read(n)), None: 8 + n}
+
+
+def _bfloat16(path: Path, header: dict, key: str) -> np.ndarray:
+    """A bfloat16 tensor as float32, without torch: bfloat16 is the high 16 bits of a float32, so the widening is
+    exact. The offsets come from the header that safe_open has already checked against the file size."""
+    entry = header[key]
+    begin, end = entry["data_offsets"]
+    raw = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=header[None] + begin)
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
+
+
+def _import_torch(path: Path, what: str):
+    try:
+        import torch
+    except ImportError:
+        raise UserError(f"{path}: {what}, read with torch; {INSTALL_HINT}", exit_code=2) from None
+    return torch
+
+
+def _numpy(torch, value, key: str, path: Path) -> np.ndarray:
+    """A loaded tensor as a numpy array; dtypes numpy lacks (bfloat16, float8) are widened to float32 (exact)."""
+    value = value.detach().cpu()
+    if value.is_floating_point() and value.dtype not in (torch.float16, torch.float32, torch.float64):
+        value = value.float()
+    try:
+        return value.numpy()
+    except (TypeError, RuntimeError) as ex:
+        raise UserError(f"{path}: {key} ({value.dtype}, {value.layout}) cannot be read as an array ({ex})") from None
+
+
+def _read_pickle(path: Path) -> Dict[str, np.ndarray]:
+    torch = _import_torch(path, "a torch pickle (.bin/.pt/.pth)")
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as ex:
@@ -140,7 +195,7 @@ def _read_pickle(path: Path) -> Dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):
         raise UserError(f"{path}: expected a state dict (names -> tensors), found {type(obj).__name__}")
     _check_names(list(obj), str(path))
-    return obj
+    return {k: _numpy(torch, v, k, path) for k, v in obj.items()}
 
 
 def _check_names(keys, where: str) -> None:
@@ -182,7 +237,7 @@ def _available_memory() -> Optional[int]:
         return None
 
 
-def _normalize(raw: Dict[str, torch.Tensor], where: str) -> Tuple[Dict[str, torch.Tensor], list]:
+def _normalize(raw: Dict[str, np.ndarray], where: str) -> Tuple[Dict[str, np.ndarray], list]:
     notes = []
     state = {}
     for key, value in raw.items():
@@ -203,7 +258,7 @@ def _normalize(raw: Dict[str, torch.Tensor], where: str) -> Tuple[Dict[str, torc
     if "lm_head.weight" in state:
         lm = state.pop("lm_head.weight")
         wte = state.get("transformer.wte.weight")
-        if wte is not None and (lm.shape != wte.shape or not torch.equal(lm, wte)):
+        if wte is not None and not np.array_equal(lm, wte):
             notes.append("lm_head.weight differs from transformer.wte.weight (untied); this model ties them, "
                          "so logits follow wte")
     return state, notes
@@ -220,8 +275,7 @@ def _read_config(path: Path) -> dict:
     if model_type != "gpt2":
         raise UserError(f"{path}: a checkpoint of another architecture (model_type {model_type!r}); "
                         "this toolkit reads GPT-2 (model_type 'gpt2')")
-    from torch_bridge.model import _ACTIVATIONS
-    problems = config_problems(cfg, tuple(_ACTIVATIONS))
+    problems = config_problems(cfg)   # its default names are torch_bridge.model's activations (a test checks)
     if problems:
         raise UserError(f"{path}: invalid config.json", [Problem(None, what) for _, what in problems])
     return cfg
@@ -252,15 +306,10 @@ def load_checkpoint(path, n_head: Optional[int] = None) -> Checkpoint:
     if not weights.is_file():
         raise UserError(f"{weights}: not a file")
     _check_memory(weights)
-    if weights.suffix == ".safetensors":
+    if weights.suffix == ".safetensors" or _safetensors_magic(weights):   # or a safetensors file with another name
         raw, fmt = _read_safetensors(weights), "safetensors"
     else:
-        with open(weights, "rb") as f:
-            magic = f.read(8)
-        if len(magic) >= 8 and int.from_bytes(magic, "little") < weights.stat().st_size and magic[:1] not in (b"\x80", b"P"):
-            raw, fmt = _read_safetensors(weights), "safetensors"   # a safetensors file with another name
-        else:
-            raw, fmt = _read_pickle(weights), "pickle (weights_only)"
+        raw, fmt = _read_pickle(weights), "pickle (weights_only)"
     from torch_bridge import transformer_lens
     tl_notes = []
     if transformer_lens.is_transformer_lens(raw):
@@ -272,8 +321,29 @@ def load_checkpoint(path, n_head: Optional[int] = None) -> Checkpoint:
     notes = tl_notes + notes
     cfg = _config(state, cfg_json, n_head, str(path), notes)
     _validate(state, cfg, str(weights))
-    state = {k: v.float() for k, v in state.items()}
+    state = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}
     return Checkpoint(cfg, state, str(path), fmt, tuple(notes))
+
+
+def _safetensors_magic(path: Path) -> bool:
+    """A file that starts like safetensors (a little-endian header length inside the file), not like a torch
+    pickle (protocol byte 0x80) or zip (PK)."""
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    return len(magic) >= 8 and int.from_bytes(magic, "little") < path.stat().st_size and magic[:1] not in (b"\x80", b"P")
+
+
+def needs_torch(path) -> bool:
+    """Whether reading this checkpoint imports torch: a torch pickle does (.bin/.pt/.pth, a folder holding only
+    pytorch_model.bin); safetensors (and `verify compile --out`'s .npz) do not. Anything not recognisably one
+    of those (a folder with no weights) counts as needing torch, so a user without it hears how to get it."""
+    from torch_bridge import hf
+    p = hf.resolve(path)
+    if p.is_dir():
+        return not (p / SAFETENSORS).is_file()
+    if not p.is_file():
+        return True
+    return not (p.suffix == ".safetensors" or p.suffix.lower() == ".npz" or _safetensors_magic(p))
 
 
 def _config(state, cfg_json: dict, n_head: Optional[int], where: str, notes: list) -> GPT2Config:
@@ -309,7 +379,7 @@ def _config(state, cfg_json: dict, n_head: Optional[int], where: str, notes: lis
         if encoding != NOPE:
             notes.append("no transformer.wpe.weight: read as NoPE (no position table is invented)")
         encoding = NOPE
-    elif encoding != NOPE and "position_encoding" not in cfg_json and state["transformer.wpe.weight"].numel() > 0 \
+    elif encoding != NOPE and "position_encoding" not in cfg_json and state["transformer.wpe.weight"].size > 0 \
             and bool((state["transformer.wpe.weight"] == 0).all()):
         notes.append("transformer.wpe.weight is all zero and config.json names no position_encoding: read as NoPE "
                      "(a zero table adds nothing)")
@@ -362,16 +432,16 @@ def _validate(state, cfg: GPT2Config, where: str) -> None:
                                 "not part of the GPT-2 layout (another architecture, or a modified GPT-2)"))
     for k, got, want in wrong[:8]:
         problems.append(Problem(None, f"{k} has shape {got}, expected {want}"))
-    bad = [k for k, v in state.items() if not v.is_floating_point()]
+    bad = [k for k, v in state.items() if not np.issubdtype(v.dtype, np.floating)]
     if bad:
         problems.append(Problem(None, f"non-float tensors: {', '.join(bad[:5])}"))
     if problems:
         raise UserError(f"{where}: not a valid GPT-2 checkpoint "
                         f"({cfg.n_layer} layers, d={cfg.n_embd}, {cfg.n_head} heads)", problems)
-    nonfinite = [(k, int((~torch.isfinite(v)).sum())) for k, v in state.items() if not bool(torch.isfinite(v).all())]
+    nonfinite = [(k, n) for k, v in state.items() for n in [int(v.size - np.count_nonzero(np.isfinite(v)))] if n]
     if nonfinite:
         raise UserError(f"{where}: non-finite weights (NaN or ±Inf); nothing measured on them would mean anything",
-                        [Problem(None, f"{k}: {n} of {state[k].numel()} entries are NaN or ±Inf")
+                        [Problem(None, f"{k}: {n} of {state[k].size} entries are NaN or ±Inf")
                          for k, n in nonfinite[:8]]
                         + ([Problem(None, f"… and {len(nonfinite) - 8} more tensors")] if len(nonfinite) > 8 else []))
 

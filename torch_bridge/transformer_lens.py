@@ -1,5 +1,7 @@
 """A TransformerLens GPT-2 state dict -> the GPT-2 (Hugging Face) layout, so the loader and the audit
-read it like any checkpoint (torch is imported inside the functions).
+read it like any checkpoint. to_gpt2 is numpy (the loader hands it arrays, so a TransformerLens state dict
+saved as safetensors is read without torch); from_gpt2, for tests and users handing weights to TransformerLens,
+imports torch inside.
 
 TransformerLens names and shapes (HookedTransformer, GPT-2 architecture):
   embed.W_E (V, d)                 -> transformer.wte.weight
@@ -21,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Tuple
 
+import numpy as np
+
 _BLOCK = re.compile(r"^blocks\.(\d+)\.")
 
 
@@ -29,8 +33,7 @@ def is_transformer_lens(keys) -> bool:
 
 
 def to_gpt2(state: Dict[str, object], where: str = "") -> Tuple[Dict[str, object], int, List[str]]:
-    """(GPT-2 state dict, n_head, notes). Raises UserError naming what is missing or misshapen."""
-    import torch
+    """(GPT-2 state dict of numpy arrays, n_head, notes). Raises UserError naming what is missing or misshapen."""
     from verify.problems import UserError
     prefix = f"{where}: " if where else ""
     notes: List[str] = []
@@ -39,7 +42,7 @@ def to_gpt2(state: Dict[str, object], where: str = "") -> Tuple[Dict[str, object
         if key not in state:
             raise UserError(f"{prefix}a TransformerLens state dict without {key} (expected embed.W_E, "
                             "blocks.{l}.attn.W_Q/W_K/W_V/W_O, blocks.{l}.mlp.W_in/W_out, …)")
-        return torch.as_tensor(state[key])
+        return np.asarray(state[key])
 
     wte = need("embed.W_E")
     if wte.ndim != 2:
@@ -53,7 +56,7 @@ def to_gpt2(state: Dict[str, object], where: str = "") -> Tuple[Dict[str, object
         raise UserError(f"{prefix}blocks.{layers[-1]} is beyond the {MAX_LAYERS} layers this toolkit reads")
     out = {"transformer.wte.weight": wte}
     if "pos_embed.W_pos" in state:
-        out["transformer.wpe.weight"] = torch.as_tensor(state["pos_embed.W_pos"])
+        out["transformer.wpe.weight"] = np.asarray(state["pos_embed.W_pos"])
     n_head = None
     folded = False
     for l in range(layers[-1] + 1):
@@ -70,15 +73,15 @@ def to_gpt2(state: Dict[str, object], where: str = "") -> Tuple[Dict[str, object
             raise UserError(f"{prefix}layer {l} has {heads} heads, layer 0 has {n_head}")
         n_head = heads
         # (H, d, dh) -> (d, H·dh): column h·dh + k is head h's k-th coordinate, as in c_attn
-        out[q + "attn.c_attn.weight"] = torch.cat([w.permute(1, 0, 2).reshape(d, d) for w in ws], dim=1)
-        bs = [torch.as_tensor(state[p + f"attn.b_{x}"]).reshape(d) if p + f"attn.b_{x}" in state else
-              torch.zeros(d, dtype=wte.dtype) for x in "QKV"]
-        out[q + "attn.c_attn.bias"] = torch.cat(bs)
+        out[q + "attn.c_attn.weight"] = np.concatenate([w.transpose(1, 0, 2).reshape(d, d) for w in ws], axis=1)
+        bs = [np.asarray(state[p + f"attn.b_{x}"]).reshape(d) if p + f"attn.b_{x}" in state else
+              np.zeros(d, dtype=wte.dtype) for x in "QKV"]
+        out[q + "attn.c_attn.bias"] = np.concatenate(bs)
         wo = need(p + "attn.W_O")
         if tuple(wo.shape) != (heads, dh, d):
             raise UserError(f"{prefix}{p}attn.W_O has shape {tuple(wo.shape)}; expected {(heads, dh, d)}")
         out[q + "attn.c_proj.weight"] = wo.reshape(d, d)
-        out[q + "attn.c_proj.bias"] = torch.as_tensor(state.get(p + "attn.b_O", torch.zeros(d, dtype=wte.dtype)))
+        out[q + "attn.c_proj.bias"] = np.asarray(state.get(p + "attn.b_O", np.zeros(d, dtype=wte.dtype)))
         out[q + "mlp.c_fc.weight"] = need(p + "mlp.W_in")
         out[q + "mlp.c_fc.bias"] = need(p + "mlp.b_in")
         out[q + "mlp.c_proj.weight"] = need(p + "mlp.W_out")
@@ -91,11 +94,11 @@ def to_gpt2(state: Dict[str, object], where: str = "") -> Tuple[Dict[str, object
                      "identity LayerNorm weights used; the audited Wq, Wk are the folded ones")
     wu = state.get("unembed.W_U")
     if wu is not None:
-        wu = torch.as_tensor(wu)
-        if tuple(wu.shape) != (d, wte.shape[0]) or not torch.equal(wu.T, wte):
+        wu = np.asarray(wu)
+        if not np.array_equal(wu.T, wte):
             notes.append("unembed.W_U is not embed.W_Eᵀ (untied); this model ties them, so logits follow W_E")
     bu = state.get("unembed.b_U")
-    if bu is not None and bool((torch.as_tensor(bu) != 0).any()):
+    if bu is not None and bool(np.any(np.asarray(bu) != 0)):
         notes.append("unembed.b_U is not zero and GPT-2 has no unembedding bias: it is dropped (the audit does "
                      "not read it)")
     known = {k for k in state if k.startswith(("embed.", "pos_embed.", "unembed.", "ln_final."))
@@ -116,13 +119,12 @@ _BLOCK_KEYS = {"ln1.w", "ln1.b", "ln2.w", "ln2.b", "attn.W_Q", "attn.W_K", "attn
 
 def _norm(state, out, tl: str, hf: str, d: int, dtype) -> bool:
     """Copy a LayerNorm's w/b; True when it is absent (folded)."""
-    import torch
     if tl + ".w" in state:
-        out[hf + ".weight"] = torch.as_tensor(state[tl + ".w"])
-        out[hf + ".bias"] = torch.as_tensor(state.get(tl + ".b", torch.zeros(d, dtype=dtype)))
+        out[hf + ".weight"] = np.asarray(state[tl + ".w"])
+        out[hf + ".bias"] = np.asarray(state.get(tl + ".b", np.zeros(d, dtype=dtype)))
         return False
-    out[hf + ".weight"] = torch.ones(d, dtype=dtype)
-    out[hf + ".bias"] = torch.zeros(d, dtype=dtype)
+    out[hf + ".weight"] = np.ones(d, dtype=dtype)
+    out[hf + ".bias"] = np.zeros(d, dtype=dtype)
     return True
 
 

@@ -462,8 +462,10 @@ def audit(checkpoint: Union[str, "os.PathLike[str]"], heads: Optional[int] = Non
     Hugging Face folder, a weights file, or `verify compile --out`'s T_N. Returns
     torch_bridge.audit.AuditReport (`.kind`, `.summary`, `.heads`, `as_dict()`: the command's JSON without
     its "plots" list)."""
+    from torch_bridge.checkpoint import needs_torch
     from verify.commands.train import need_torch
-    need_torch()   # UserError with the install hint when torch is missing
+    if needs_torch(checkpoint):   # pickles only: safetensors and compile --out files are read with numpy
+        need_torch()              # UserError with the install hint when torch is missing
     from torch_bridge.audit import audit_checkpoint
     report = audit_checkpoint(Path(checkpoint), heads=heads, residual=residual, window=window,
                               max_positions=max_positions, share_threshold=share_threshold, exact=exact)[0]

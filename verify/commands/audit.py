@@ -1,5 +1,6 @@
 """`verify audit CHECKPOINT`: PERIODIC / LOCAL scores of a GPT-2 checkpoint's positional parts
-(torch_bridge.audit). torch is imported inside the command only.
+(torch_bridge.audit). torch is imported only to read a torch pickle (torch_bridge.checkpoint.needs_torch):
+a safetensors checkpoint or a compiled T_N is audited with numpy alone.
 
 CHECKPOINT: a Hugging Face folder (ours or one saved by transformers: model.safetensors, or
 pytorch_model.bin read with weights_only), a weights file, a TransformerLens state dict, a hub-cache
@@ -40,12 +41,14 @@ def register(app: typer.Typer) -> None:
         """Per layer and head: the position–position logits (P Wq)(P Wk)^T, PERIODIC / LOCAL scores,
         the practical regularizer, best period, and a verdict per head and overall."""
         from verify.commands.train import _progress, need_torch
-        need_torch()
-        from torch_bridge.audit import audit_checkpoint, check_options
+        from torch_bridge.audit import audit_checkpoint, check_options   # numpy only, as is the checkpoint reader
+        from torch_bridge.checkpoint import needs_torch
         if plot is not None:  # the destination is checked before the checkpoint is read (verify.outputs)
             from verify.outputs import check_folder_target
             check_folder_target(plot, "--plot", nonempty_ok=True)
-        check_options(residual, window, max_positions, share_threshold)
+        check_options(residual, window, max_positions, share_threshold, heads)
+        if needs_torch(checkpoint):   # a torch pickle; safetensors and .npz are read with numpy, torch never imported
+            need_torch()
         with _progress() as progress:
             report, logits, table = audit_checkpoint(checkpoint, heads=heads, residual=residual, window=window,
                                                      max_positions=max_positions, share_threshold=share_threshold,
