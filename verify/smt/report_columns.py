@@ -230,7 +230,7 @@ def _worker(name: str, use_cache: bool) -> str:
     return z3_cell(get_case(name), True, use_cache)
 
 
-_prepared: Dict[str, str] = {}
+_prepared: Dict[tuple, str] = {}   # (case name, prove, use_cache) -> cell, from the last prepare
 
 
 def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] = None) -> Dict[str, str]:
@@ -262,8 +262,8 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
                 cells[case.name] = z3_cell(case, True, use_cache)
             except Exception as ex:
                 cells[case.name] = f"error: {type(ex).__name__}: {ex}"
-    _prepared.clear()
-    _prepared.update(cells)
+    _prepared.clear()   # the cells of the last `prepare`, for `columns` asked with the same flags
+    _prepared.update({(name, prove, use_cache): text for name, text in cells.items()})
     return cells
 
 
@@ -294,12 +294,16 @@ def _in_pool(cases, use_cache: bool, workers: int) -> Dict[str, str]:
     return out
 
 
-def columns(case, prove: bool = False, use_cache: bool = True) -> Dict[str, object]:
-    """{"z3": ...} for a report row: the cell `prepare` computed, else `z3_cell(case, prove, use_cache)`
-    (NOT_RUN by default: the same on every machine)."""
+def columns(case, prove: Optional[bool] = None, use_cache: bool = True) -> Dict[str, object]:
+    """{"z3": ...} for a report row. With `prove` left None (how the report asks every column module):
+    the cell the last `prepare` computed (the command runs `prepare` with its flags first), else
+    NOT_RUN. With `prove` given: `z3_cell(case, prove, use_cache)`, from `prepare`'s memo only when it
+    was computed with the same flags."""
     try:
-        if case.name in _prepared:
-            return {COLUMN: _prepared[case.name]}
-        return {COLUMN: z3_cell(case, prove, use_cache)}
+        for flags in ((prove, use_cache),) if prove is not None else ((True, use_cache), (False, use_cache),
+                                                                      (True, not use_cache), (False, not use_cache)):
+            if (case.name, *flags) in _prepared:
+                return {COLUMN: _prepared[(case.name, *flags)]}
+        return {COLUMN: z3_cell(case, bool(prove), use_cache)}
     except Exception as ex:  # a report row must not die on one case
         return {COLUMN: f"error: {type(ex).__name__}: {ex}"}
