@@ -345,6 +345,12 @@ def add_cases_from(path: Union[str, os.PathLike], where: str = "") -> Tuple[Case
     return tuple(case for case, _ in added)
 
 
+def forget_cases_from(path: Union[str, os.PathLike]) -> None:
+    """Undo one add_cases_from (no-op when that path was not added)."""
+    target = Path(path).expanduser().resolve()
+    _added[:] = [q for q in _added if q.resolve() != target]
+
+
 def forget_added_cases() -> None:
     """Undo every add_cases_from of this process (the environment variable and entry points still apply)."""
     _added.clear()

@@ -33,6 +33,7 @@ app = typer.Typer(
 )
 
 _debug = False
+_flag_case_paths: list = []   # paths the last run's --cases added
 
 
 def _version(value: bool) -> None:
@@ -59,11 +60,15 @@ def _global_options(
 ) -> None:
     global _debug
     _debug = _debug or debug
-    from verify.catalogue import add_cases_from, forget_added_cases
-    forget_added_cases()   # main() may run many times in one process (tests): only this run's --cases count
+    from verify.catalogue import add_cases_from, forget_cases_from
+    # main() may run many times in one process (tests, notebooks): only this run's --cases count, and
+    # cases added through the Python API stay
+    while _flag_case_paths:
+        forget_cases_from(_flag_case_paths.pop())
     for path in (cases or "").split(os.pathsep):
         if path:
             add_cases_from(path, where="--cases ")
+            _flag_case_paths.append(path)
 
 
 _PLAIN_KINDS = {str: "string", int: "integer", float: "number", bool: "boolean"}
