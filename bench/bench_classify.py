@@ -25,7 +25,7 @@ import numpy as np
 
 from verify.regular.decider import decide
 from verify.regular.dfa import Dfa
-from verify.regular.randgen import random_regexes
+from verify.regular.randgen import counter_dfa, random_regexes
 from verify.regular.regex import regex_dfa
 
 
@@ -38,19 +38,6 @@ def timed(fn):
 # ------------------------------------------------------------------ large automata
 def random_dfa(rng: np.random.Generator, n: int, k: int) -> Dfa:
     return Dfa(tuple("abcdefgh"[:k]), rng.integers(0, n, size=(n, k)), rng.random(n) < 0.5, 0).minimize()
-
-
-def counter_dfa(depth: int) -> Dfa:
-    """Dyck words of depth <= depth: one SCC of depth + 1 states and a sink (a C-RASP language)."""
-    n = depth + 2
-    delta = np.zeros((n, 2), dtype=np.int64)
-    for i in range(depth + 1):
-        delta[i, 0] = i + 1 if i < depth else n - 1
-        delta[i, 1] = i - 1 if i > 0 else n - 1
-    delta[n - 1] = n - 1
-    acc = np.zeros(n, dtype=bool)
-    acc[0] = True
-    return Dfa(("a", "b"), delta, acc, 0).minimize()
 
 
 def grid_dfa(width: int) -> Dfa:

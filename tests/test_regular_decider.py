@@ -112,16 +112,8 @@ def test_failure_names_a_component_and_two_unseparated_states():
 
 def test_decider_is_polynomial_on_a_long_counter():
     """Dyck of depth 60 (62 states, one big SCC): exact, several rounds, well under a second."""
-    depth = 60
-    n = depth + 2                          # levels 0..depth, then the sink
-    delta = np.zeros((n, 2), dtype=np.int64)
-    for i in range(depth + 1):
-        delta[i, 0] = i + 1 if i < depth else n - 1
-        delta[i, 1] = i - 1 if i > 0 else n - 1
-    delta[n - 1] = n - 1
-    acc = np.zeros(n, dtype=bool)
-    acc[0] = True
-    dfa = Dfa(("a", "b"), delta, acc, 0).minimize()
+    from verify.regular.randgen import counter_dfa
+    dfa = counter_dfa(60)
     started = time.perf_counter()
     assert decide(dfa, "end").passed and decide(dfa, "last").passed
     assert time.perf_counter() - started < 5

@@ -64,16 +64,7 @@ def largest_exact_n(task: CommTask, bob_len_extra: int = 0) -> int:
 def _check_size(task: CommTask, n: int, m: int) -> None:
     if n < 1:
         raise UserError(f"N = {n} is too small: Alice must hold at least one symbol (use --N 1 or more)")
-    k = len(task.symbols)
-    cells = k ** (n + m)
-    if cells > cell_limit(task):
-        hint = largest_exact_n(task, m - n)
-        raise UserError(
-            f"N = {n} is too large for exact row counting of {task.name!r}: {k}^{n + m} = {cells:,} "
-            f"(Alice half, Bob half) pairs, over the limit of {cell_limit(task):,} for a "
-            f"{'numpy' if task.vectorized else 'pure-Python'} reference. Use N <= {hint} for exact "
-            f"counting, or the certificate method (`--method certificate`, for tasks with a symbolic "
-            f"model: repeat_copy, addition) or the program's protocol (`--method protocol`) for large N.")
+    _check_cells(task, n, m, len(task.symbols) ** n)   # every Alice half
 
 
 def required_matrix(task: CommTask, n: int, m: int, rows: Optional[np.ndarray] = None,

@@ -1,8 +1,13 @@
-"""Random regular expressions for the inclusion tests and the benchmark (seeded, reproducible)."""
+"""Random regular expressions for the inclusion tests and the benchmark (seeded, reproducible), and the
+bounded-counter DFA family both use for timing the decider."""
 from __future__ import annotations
 
 import random
 from typing import Sequence
+
+import numpy as np
+
+from verify.regular.dfa import Dfa
 
 
 def random_regex(rng: random.Random, letters: Sequence[str], depth: int = 5) -> str:
@@ -20,3 +25,16 @@ def random_regex(rng: random.Random, letters: Sequence[str], depth: int = 5) -> 
 def random_regexes(count: int, letters: Sequence[str] = ("a", "b", "c"), seed: int = 0, depth: int = 5):
     rng = random.Random(seed)
     return [random_regex(rng, letters, depth) for _ in range(count)]
+
+
+def counter_dfa(depth: int) -> Dfa:
+    """Dyck words of depth <= depth: one SCC of depth + 1 states and a sink (a C-RASP language)."""
+    n = depth + 2
+    delta = np.zeros((n, 2), dtype=np.int64)
+    for i in range(depth + 1):
+        delta[i, 0] = i + 1 if i < depth else n - 1
+        delta[i, 1] = i - 1 if i > 0 else n - 1
+    delta[n - 1] = n - 1
+    acc = np.zeros(n, dtype=bool)
+    acc[0] = True
+    return Dfa(("a", "b"), delta, acc, 0).minimize()
