@@ -2,7 +2,6 @@
 label), the catalogue, and the inclusions C-RASP ⊆ R_omega ⊆ aperiodic, R ⊆ C-RASP on random regexes."""
 import time
 
-import numpy as np
 import pytest
 
 from verify.catalogue import all_cases
