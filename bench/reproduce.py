@@ -4,6 +4,7 @@ every task, and the table theory / paper / ours with agreement counted over fitt
     .venv/bin/python bench/reproduce.py [--steps 5000] [--seeds 2] [--workers 2] [--tasks a,b|all]
                                         [--protocol paper|membership|next_symbol|both] [--out out/reproduce]
                                         [--max-hours 2] [--yes] [--resume] [--dry-run] [--smoke] [--table-only]
+                                        [--device cpu|cuda|auto]
 
 Protocol (printed at the start, identical for every task; nothing is tuned per task):
 - model 2 layers, 2 heads, d = 64; AdamW (weight decay 0.01), linear decay, batch 64, random position
@@ -20,6 +21,10 @@ Protocol (printed at the start, identical for every task; nothing is tuned per t
   parentheses when none did). A row agrees with the theory when it fitted and generalizes (mean
   accuracy on the longest bin ≥ --threshold, default 90%) where the theory says ✓, or does not where
   it says ✗. Agreement is counted over fitted rows only; rows that did not fit are counted apart.
+
+--device only changes where the runs execute (each run records its device); the protocol, and so the
+run keys --resume matches on, are the same on a CPU and a GPU. The table ends with the CPU time the runs
+would take on this machine, projected from the steps each run actually took (early stop included).
 
 Writes OUT/runs.jsonl (every run; --resume skips finished ones), OUT/results.json (the trained-results
 schema, one row per task and encoding, for `verify report --trained`), OUT/table.md.
@@ -75,10 +80,12 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true", help="print the protocol and the estimate, run nothing")
     ap.add_argument("--smoke", action="store_true", help="a few steps on three tasks: shows the pipeline works")
     ap.add_argument("--table-only", action="store_true", help="rebuild the table from OUT/runs.jsonl")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                    help="where runs execute (not part of a run's identity)")
     args = ap.parse_args()
     if args.smoke:
         args.steps, args.eval, args.tasks = 20, 20, args.tasks or "bin_majority,tomita1,dyck1"
-    from torch_bridge.sweep import RunSpec, check_sweep_folder, estimate, plan, remove_leftovers, run_sweep
+    from torch_bridge.sweep import RunSpec, check_sweep_folder, estimate, plan, remove_leftovers
     from verify.catalogue import all_cases
     cases = {c.name: c for c in all_cases()}
     if args.tasks == "all":
@@ -90,12 +97,12 @@ def main() -> None:
     out = Path(args.out)
     if args.table_only:
         return write_table(out, args)
-    check_sweep_folder(out, "resume" if args.resume else "inspect" if args.dry_run else "new")
+    check_sweep_folder(out, "resume" if args.resume else "inspect" if args.dry_run else "new", also=("table.md",))
     eval_every, train_eval = (10, 32) if args.smoke else (200, 512)
 
     def spec(task, protocol, pe, lr, seed):
         s = RunSpec(task, pe, 2, 2, 64, lr, seed, args.steps, eval_samples=args.eval, eval_every=eval_every,
-                    train_eval_samples=train_eval, protocol=protocol)
+                    train_eval_samples=train_eval, protocol=protocol, device=args.device)
         return replace(s, out=str(out / "models" / s.folder))
 
     groups = [(t, p, pe) for t in tasks for p in protocols_for(cases[t], args.protocol) for pe in ENCODINGS]
@@ -105,17 +112,19 @@ def main() -> None:
           f"early stop at 100% on inputs ≤ 50 (every {eval_every} steps, {train_eval} samples); lr from "
           f"{{{', '.join(f'{x:g}' for x in LRS)}}} chosen on the training bin (seed 0); seeds 0..{args.seeds - 1}; "
           f"{args.eval} test samples per bin; formal languages: {args.protocol}; APE and NoPE; "
-          f"{args.workers} worker processes" + (f"; not in the catalogue (skipped): {', '.join(missing)}"
+          f"{args.workers} worker processes on {args.device}" + (f"; not in the catalogue (skipped): {', '.join(missing)}"
                                                   if missing else ""), flush=True)
     todo1, _ = plan(phase1, out, args.resume)
-    # seeds ≥ 1 cost what seed 0 costs at one lr: estimate them as copies of the lr-1e-3 runs
-    proxy = [replace(s, seed=k) for s in phase1 if s.lr == LRS[0] for k in range(1, args.seeds)]
+    # later seeds cost what seed 0 costs at one lr: estimated at the lr chosen so far (1e-3 before any)
+    chosen = choose_lrs(out) if args.resume else {}
+    proxy, _ = plan([spec(*g, chosen.get(g, LRS[0]), k) for g in groups for k in range(1, args.seeds)], out,
+                    args.resume)
     est = estimate(todo1 + proxy, measure_steps=3)
     wall_h = est.cpu_s / 3600 / max(1, min(args.workers, os.cpu_count() or 1))
-    print(f"estimate: {len(phase1) + later} runs ({len(groups)} task × protocol × encoding groups: 2 lrs at "
-          f"seed 0, then {args.seeds - 1} more seeds); at most {est.cpu_s / 3600:.1f} CPU-hours ≈ {wall_h:.1f} h "
-          f"on {args.workers} workers (every run to its last step; early stop ends many sooner); measured "
-          + "; ".join(f"{n}: {s * 1000:.0f} ms/step" for n, s, _ in est.measured), flush=True)
+    print(f"estimate: {len(todo1) + len(proxy)} runs to do of {len(phase1) + later} ({len(groups)} task × protocol "
+          f"× encoding groups: 2 lrs at seed 0, then {args.seeds - 1} more seeds); at most {est.cpu_s / 3600:.1f} "
+          f"CPU-hours ≈ {wall_h:.1f} h on {args.workers} workers (every run to its last step; early stop ends many "
+          f"sooner); measured " + "; ".join(f"{n}: {s * 1000:.0f} ms/step" for n, s, _ in est.measured), flush=True)
     if args.dry_run:
         return
     if wall_h > args.max_hours and not args.yes:
@@ -123,28 +132,76 @@ def main() -> None:
                  f"lower --steps/--seeds/--tasks")
     remove_leftovers(todo1)
     t0 = time.perf_counter()
-    run_logged(out, todo1, args.workers, run_sweep)
-    chosen = choose_lrs(out)
-    phase2 = [spec(t, p, pe, chosen[(t, p, pe)], k) for t, p, pe in groups for k in range(1, args.seeds)
-              if (t, p, pe) in chosen]
-    todo2, _ = plan(phase2, out, True)
-    remove_leftovers(todo2)
-    run_logged(out, todo2, args.workers, run_sweep)
+
+    def seeds_after(group, lr):
+        """The later seeds of a group whose seed-0 runs are done, at its chosen lr (not yet finished)."""
+        todo, _ = plan([spec(*group, lr, k) for k in range(1, args.seeds)], out, True)
+        remove_leftovers(todo)
+        return todo
+
+    run_pipelined(out, todo1, groups, args.workers, seeds_after)
     print(f"wall time {time.perf_counter() - t0:.0f} s", flush=True)
     write_table(out, args)
 
 
-def run_logged(out: Path, specs, workers: int, run_sweep) -> None:
-    from torch_bridge.sweep import write_results
-    n = [0]
+def run_pipelined(out: Path, todo1, groups, workers: int, seeds_after) -> None:
+    """Seed 0 at both lrs for every group; as soon as a group's seed-0 runs are all recorded, its lr is
+    chosen (on the training bin, choose_lrs) and its later seeds go to the front of the queue, so the
+    workers never wait for the slowest group and a sweep stopped early leaves whole groups rather than
+    many half-done ones. At most `workers` runs are in flight. Every finished run is appended to
+    OUT/runs.jsonl at once (write_results)."""
+    import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from torch_bridge.sweep import _safe, failed_record, write_results
+    waiting = {g: set() for g in groups}
+    for s in todo1:
+        waiting[(s.task, s.protocol, s.pe)].add(s.key)
+    first, later = deque(todo1), deque()
+    total, n = [len(todo1)], [0]
 
     def show(r):
         n[0] += 1
         accs = " ".join(f"{r[k]:.1f}" for k in r if k.startswith("acc_")) if "error" not in r else r["error"][:200]
-        print(f"  [{n[0]}/{len(specs)}] {r['run']}: {accs} (steps {r.get('steps_run')}, fit {r.get('train_fit')}, "
-              f"{r.get('wall_s')} s)", flush=True)
-    if specs:
-        write_results(out, lambda done: run_sweep(specs, workers=workers, on_done=done), on_run=show)
+        print(f"  [{n[0]}/{total[0]}] {r['run']}: {accs} (steps {r.get('steps_run')}, fit {r.get('train_fit')}, "
+              f"{r.get('wall_s')} s, {r.get('device')})", flush=True)
+
+    def release(g):
+        lr = choose_lrs(out).get(g)
+        if lr is not None:              # None: every seed-0 run of the group failed, nothing to choose from
+            todo = seeds_after(g, lr)
+            later.extend(todo)
+            total[0] += len(todo)
+
+    def launch(on_done):
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn")) as pool:
+            pending = {}
+
+            def fill():
+                while len(pending) < max(1, workers) and (later or first):
+                    s = later.popleft() if later else first.popleft()
+                    pending[pool.submit(_safe, s)] = s
+            for g, keys in waiting.items():
+                if not keys:            # --resume: seed 0 already done
+                    release(g)
+            fill()
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    s = pending.pop(f)
+                    try:
+                        r = f.result()
+                    except Exception as ex:  # the worker process died: this run only
+                        r = failed_record(s, f"{type(ex).__name__}: {ex}", "lost")
+                    on_done(r)
+                    g = (s.task, s.protocol, s.pe)
+                    if s.seed == 0 and s.key in waiting.get(g, ()):
+                        waiting[g].discard(s.key)
+                        if not waiting[g]:
+                            release(g)
+                fill()
+    if first or groups:
+        write_results(out, launch, on_run=show)
 
 
 def _records(out: Path):
@@ -172,8 +229,23 @@ def choose_lrs(out: Path):
     return {g: lr for g, (_, lr) in best.items()}
 
 
+def cpu_projection(records, workers: int) -> str:
+    """What these runs cost on this machine's CPU, from the steps each took (early stop included),
+    with seconds per step measured here now (torch_bridge.sweep.estimate), whatever device ran them."""
+    from torch_bridge.sweep import RunSpec, estimate
+    specs = [replace(RunSpec(**r["spec"]), steps=max(1, int(r["steps_run"]))) for r in records if r.get("steps_run")]
+    if not specs:
+        return "projected CPU time on this machine: no finished runs"
+    est = estimate(specs, measure_steps=3)
+    w = max(1, min(workers, os.cpu_count() or 1))
+    return (f"projected CPU time on this machine for these {len(specs)} runs, from the steps each took: "
+            f"{est.cpu_s / 3600:.2f} CPU-hours ≈ {est.cpu_s / 3600 / w:.2f} h on {w} workers (measured "
+            + "; ".join(f"{n}: {sec * 1000:.0f} ms/step" for n, sec, _ in est.measured) + ")")
+
+
 def write_table(out: Path, args) -> None:
     from verify.catalogue import all_cases, paper_results
+    from verify.trained import agrees_with_theory
     cases = {c.name: c for c in all_cases()}
     paper = paper_results()
     chosen = choose_lrs(out)
@@ -196,23 +268,21 @@ def write_table(out: Path, args) -> None:
         mean = {k: sum(r[k] for r in use) / len(use) for k in keys}
         half = {k: (max(r[k] for r in use) - min(r[k] for r in use)) / 2 for k in keys}
         ours = " / ".join(f"{mean[k]:.1f} ± {half[k]:.1f}" for k in keys)
-        verdict = "—"
-        if fit:
-            fitted_rows += 1
-            generalizes = mean[keys[-1]] >= args.threshold
-            ok = generalizes == theory
-            agree += ok
-            verdict = "yes" if ok else "no"
+        row = {"task": task, "encoding": enc, **{k: round(v, 2) for k, v in mean.items()},
+               "spread": {k: round(v, 2) for k, v in half.items()}, "threshold": args.threshold,
+               "bins": rs[0].get("bins"), "seeds": len(use), "runs": len(rs), "train_fit": bool(fit),
+               "protocol": protocol if c.format == "language" else None,
+               "config": {"layers": 2, "heads": 2, "d": 64, "lr": rs[0]["spec"]["lr"], "steps": args.steps},
+               "wall_s": round(sum(r.get("wall_s", 0) for r in rs), 1)}
+        ok = agrees_with_theory(theory, row)   # one rule with `verify report --trained` (verify/trained.py)
+        verdict = "—" if ok is None else ("yes" if ok else "no")
+        fitted_rows += ok is not None
+        agree += bool(ok)
         p = paper.get((c.paper_key, enc))
         ptxt = " / ".join(v for k, v in p.items() if k.startswith("acc_")) if p else "—"
         lines.append(f"| {task} | {protocol if c.format == 'language' else '—'} | {enc} | {'✓' if theory else '✗'} | "
                      f"{ptxt} | {ours if fit else f'({ours})'} | {len(fit)}/{len(rs)} | {rs[0]['spec']['lr']:g} | "
                      f"{verdict} |")
-        row = {"task": task, "encoding": enc, **{k: round(v, 2) for k, v in mean.items()},
-               "bins": rs[0].get("bins"), "seeds": len(use), "runs": len(rs), "train_fit": bool(fit),
-               "protocol": protocol if c.format == "language" else None,
-               "config": {"layers": 2, "heads": 2, "d": 64, "lr": rs[0]["spec"]["lr"], "steps": args.steps},
-               "wall_s": round(sum(r.get("wall_s", 0) for r in rs), 1)}
         # one row per (task, encoding) for verify report --trained: the paper's protocol where both ran
         if (task, enc) not in rows or protocol == "next_symbol":
             rows[(task, enc)] = row
@@ -220,6 +290,20 @@ def write_table(out: Path, args) -> None:
                + (f" ({agree / fitted_rows:.0%})" if fitted_rows else "")
                + f"; {len(by) - fitted_rows} rows where no seed fitted; {unfitted_runs} runs (of {len(runs)} at "
                f"the chosen lr) did not fit the training bin")
+    per_run = [agrees_with_theory(bool(cases[r["spec"]["task"]].expected_ape if r["spec"]["pe"] == "ape"
+                                       else cases[r["spec"]["task"]].expected_nope), {**r, "threshold": args.threshold})
+               for r in runs]
+    judged = [ok for ok in per_run if ok is not None]
+    summary += (f"\nper run: {sum(judged)}/{len(judged)} fitted runs agree with the theory"
+                + (f" ({sum(judged) / len(judged):.0%})" if judged else ""))
+    short = sorted(f"{t}/{ENCODINGS[pe]}" for (t, _, pe), rs in by.items() if len(rs) < args.seeds)
+    if short:
+        summary += f"\nrows with fewer than {args.seeds} seeds (the run was stopped first): {len(short)} ({', '.join(short)})"
+    devices = {}
+    for r in _records(out):
+        devices[r.get("device", "?")] = devices.get(r.get("device", "?"), 0) + 1
+    summary += "\nruns executed on: " + ", ".join(f"{d} ({n})" for d, n in sorted(devices.items()))
+    summary += "\n" + cpu_projection(_records(out), args.workers)
     table = "\n".join(lines) + "\n\n" + summary + "\n"
     out.mkdir(parents=True, exist_ok=True)
     from verify.outputs import write_text
@@ -231,4 +315,8 @@ def write_table(out: Path, args) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from verify.problems import UserError
+    try:
+        main()
+    except UserError as err:
+        sys.exit(f"error: {err.render()}")

@@ -55,6 +55,8 @@ CASES = [
          sep="=", description="binary addition: a+b= then the sum, most significant bit first",
          answer=addition_answer, valid_input=addition_valid, sampler=addition_sampler,
          expected_ape=False, expected_nope=False, citation="Theorem 12", min_len=3,
+         # len(a) + len(b) = n - 1 with both ≥ 1, so the sum has at most max(len a, len b) + 1 ≤ n - 1 bits
+         answer_len_bound=lambda n: max(1, n - 1),
          no_program_reason=(
              "Theorem 12 (communication): with a and b split between Alice and Bob, Bob must output "
              "bits of the sum that depend on Alice's whole operand, so one-way communication grows "

@@ -72,7 +72,7 @@ def test_copy_and_addition_are_certified_not_cited(full_json):
 
 
 def test_trained_results_are_added(capsys):
-    results = ROOT / "bench" / "results" / "reproduce_cpu_small.json"
+    results = ROOT / "bench" / "results" / "figure1.json"
     assert main(["report", "--json", "--no-extra", "--samples", "10", "--budget", "256",
                  "--trained", str(results)]) == 0
     doc = json.loads(capsys.readouterr().out)

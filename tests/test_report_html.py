@@ -15,7 +15,7 @@ from verify.catalogue import all_cases
 from verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINED = ROOT / "bench" / "results" / "reproduce_cpu_small.json"
+TRAINED = ROOT / "bench" / "results" / "figure1.json"
 
 
 class Page(HTMLParser):
@@ -79,6 +79,10 @@ def test_page_has_the_tables_and_one_embedded_figure_per_task(page):
     by = {r[0]: r for r in verdicts[1:]}
     assert by["dyck1"][col["paper APE"]] == "✓ 100/100/100"
     assert by["tomita5"][col["APE"]] == "✗" and by["bin_majority"][col["ours APE"]] != "—"
+    from verify.trained import TRAINED_HEADERS
+    ours = [t for t in parsed.tables if t and t[0] == TRAINED_HEADERS]
+    assert len(ours) == 1 and {r[0] for r in ours[0][1:]} >= {"bin_majority", "parity", "dyck1"}
+    assert all(r[-1] in ("yes", "NO", "—") for r in ours[0][1:])
     # self-contained: every image inline, no script, nothing fetched from elsewhere
     assert parsed.external == [] and parsed.scripts == 0
     assert len(parsed.images) == len(names)

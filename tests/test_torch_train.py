@@ -191,3 +191,24 @@ def test_next_symbol_training_runs_and_scores_whole_strings():
     m = train(get_case("tomita1"), cfg).metrics
     assert m["protocol"] == "next_symbol" and m["head"] == "lm" and m["train_acc"] is not None
     assert m["train_fit"] and m["acc_0_50"] == 100.0, m["history"][-3:]   # 1*: legal sets are constant
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_position_table_holds_every_test_sequence(seed):
+    """n_positions is a bound, not a sample: addition's longest sum (a carry out of the longest operand)
+    is rarer than the 32 sequences the table used to be sized from; seed 1 of the reproduction hit it."""
+    from verify.case import SEQUENCE
+    from verify.catalogue import all_cases
+    for case in all_cases():
+        if case.format != SEQUENCE:
+            continue
+        data = TaskData(training_case(case))
+        table = data.max_total_length(150, np.random.default_rng(seed))
+        n = int(data.valid_lengths(0, 150).max())
+        longest = max(len(data.case.full_sequence(s)) for s in data.case.sampler(np.random.default_rng(99), 500, n))
+        assert longest <= table, case.name
+    add = TaskData(get_case("addition"))
+    n = 150
+    worst = ("1",) * (n - 2) + ("+", "1")          # 2^(n-2) - 1 + 1: the sum has n - 1 bits
+    assert len(add.case.answer(worst)) == n - 1
+    assert len(add.case.full_sequence(worst)) <= add.max_total_length(150, np.random.default_rng(seed))

@@ -100,12 +100,16 @@ class TaskData:
         return lengths
 
     def max_total_length(self, hi: int, rng: np.random.Generator) -> int:
-        """Longest encoded sequence for inputs up to `hi` (sampled: answers may vary in length)."""
+        """Longest encoded sequence for inputs up to `hi`, plus 2: `<bos> input <sep> answer <eos>` with the
+        case's answer-length bound where answers vary in length (a sampled longest answer can miss the rare
+        longest one: addition's carry), else the sampled length (exact for fixed-length answers)."""
         n = int(self.valid_lengths(0, hi).max())
         if self.is_language:
             return n + 1
         seqs = self.case.sampler(rng, 32, n)
-        return max(len(self.case.full_sequence(s)) for s in seqs) + 2
+        sampled = max(len(self.case.full_sequence(s)) for s in seqs)
+        bound = self.case.answer_len_bound
+        return max(sampled, n + bound(n) + 3 if bound else 0) + 2
 
     def sample(self, rng: np.random.Generator, size: int, lo: int, hi: int) -> Batch:
         lengths = rng.choice(self.valid_lengths(lo, hi), size=size)

@@ -12,7 +12,12 @@ Schema (a JSON list; one row per (task, encoding)):
       "runs": 3,                         # runs tried
       "train_fit": true,                 # some run reached 100% on the training bin
       "config": {"layers": 2, "heads": 2, "d": 64, "lr": 0.001, "steps": 3000},
-      "wall_s": 41.3}, ...]
+      "wall_s": 41.3,
+      # optional, written by bench/reproduce.py:
+      "spread": {"acc_0_50": 0.0, ...},  # half the range over the seeds averaged, per bin
+      "threshold": 90.0,                 # "generalizes" = mean accuracy on the longest bin >= this
+      "protocol": "next_symbol"},        # languages: next_symbol | membership (null for sequence tasks)
+     ...]
 
 Accuracies are means over the runs that fitted the training bin (all runs if none did, with
 train_fit false), for the configuration with the best mean accuracy over the test bins; every

@@ -160,10 +160,11 @@ def finished_keys(out) -> Dict[str, Dict]:
     return {r["key"]: r for r in recorded_runs(log.read_text(errors="replace").splitlines()) if "key" in r}
 
 
-def check_sweep_folder(out, mode: str) -> bool:
+def check_sweep_folder(out, mode: str, also: Sequence[str] = ()) -> bool:
     """Before any work. mode: new (out missing or empty), resume (an earlier sweep's folder is continued),
     overwrite (an earlier sweep's files are replaced), inspect (--dry-run: only looked at). A folder
-    holding anything a sweep does not write is never touched. True when out holds an earlier sweep."""
+    holding anything a sweep does not write (SWEEP_FILES, plus `also`) is never touched. True when out
+    holds an earlier sweep."""
     from verify.outputs import check_folder_target
     out = Path(out)
     check_folder_target(out, "--out", nonempty_ok=True)
@@ -172,7 +173,7 @@ def check_sweep_folder(out, mode: str) -> bool:
     entries = [p.name for p in out.iterdir() if not p.name.startswith(".")]   # .* : staged leftovers of a crash
     if not entries:
         return False
-    foreign = sorted(set(entries) - set(SWEEP_FILES))
+    foreign = sorted(set(entries) - set(SWEEP_FILES) - set(also))
     if foreign:
         raise UserError(f"--out {str(out)!r}: holds files a sweep does not write ({', '.join(foreign[:5])}); "
                         f"choose another --out")

@@ -56,6 +56,10 @@ class Case:
     max_input_len: int = 50        # the paper's training length
     length_multiple: int = 1       # inputs have lengths that are multiples of this (e.g. interleave: 3)
     extra: Dict[str, object] = field(default_factory=dict)
+    # SEQUENCE tasks whose answer length varies with the input (addition's carry): the longest answer
+    # for inputs of length n. It sizes the trained model's position table; where it is None the
+    # answer length is read off samples, which is exact only for answers of fixed length.
+    answer_len_bound: Optional[Callable[[int], int]] = None
     # adversarial input families beside the sampler, each (name, draw) with the sampler's signature;
     # `verify check` adds them to the generic ones it derives (verify/checking.py, `families`).
     # A draw may return fewer rows than asked (e.g. none at a length where the family has no member).

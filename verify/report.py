@@ -312,6 +312,11 @@ def render(rows: List[Dict[str, Any]], console, wide: bool = False) -> None:
         console.print(_table("Certificates from the later stages (Limit Transformer, communication, Z3)",
                              ["task", *headers], cells, {"LT compiled", "comm growth", "z3"}))
     console.print(summary(rows))
+    if any(r.get("trained") for r in rows):
+        from verify.trained import TRAINED_HEADERS, trained_cells, trained_summary
+        console.print(_table("Our trained runs (--trained) against the theory", TRAINED_HEADERS,
+                             [[escape(c) for c in row] for row in trained_cells(rows)], {"ours % per bin (mean ± half-range)"}))
+        console.print(trained_summary(rows))
 
 
 def summary(rows: List[Dict[str, Any]]) -> str:
@@ -418,7 +423,9 @@ def task_figure_png(row: Dict[str, Any]) -> bytes:
         color = "#1f77b4" if hit["encoding"] == "APE" else "#ff7f0e"
         bins = "/".join(f"{a}-{b}" for a, b in hit.get("bins", [])) or "?"
         label = f"ours {hit['encoding']}" + ("" if row["family"] == "algorithmic" else f" ({bins})")
-        ax.plot(list(range(len(keys))), [hit[k] for k in keys], ":", marker="s", color=color, label=label)
+        spread = hit.get("spread") or {}
+        ax.errorbar(list(range(len(keys))), [hit[k] for k in keys], yerr=[spread.get(k, 0.0) for k in keys],
+                    fmt=":s", color=color, capsize=2, label=label + ("" if hit.get("train_fit", True) else ", not fitted"))
     ax.set_xticks(xs, _bins_label(row["family"]))
     ax.set_ylim(-5, 105)
     ax.set_ylabel("accuracy %")
@@ -498,6 +505,13 @@ def render_html(rows: List[Dict[str, Any]]) -> str:
                   _html_table(["task", *extra_keys],
                               [[r["task"], *[_short(r["extra"].get(k)) for k in extra_keys]] for r in rows],
                               [[""] + ["num"] * len(extra_keys) for _ in rows])]
+    if any(r.get("trained") for r in rows):
+        from verify.trained import TRAINED_HEADERS, trained_cells, trained_summary
+        tcells = trained_cells(rows)
+        parts += ["<h2>Our trained runs against the theory</h2>",
+                  f"<p class=\"caption\">{escape(trained_summary(rows))}</p>",
+                  _html_table(TRAINED_HEADERS, tcells,
+                              [["", "", "", "mark", "num", "num", "no num" if c[-1] == "NO" else "num"] for c in tcells])]
     parts += ["<h2>Accuracy by length bin against the theory</h2>",
               "<p class=\"caption\">Solid: the paper's accuracies (APE, NoPE; dashed: APE with its regularizer); "
               "dotted: our own runs (--trained). The title gives the theory's prediction.</p>",
