@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from verify.case import SEQUENCE, Case
 from verify.crasp import ast as A
@@ -315,6 +315,7 @@ class CompileResult:
     N: int
     comparison: str
     out: Optional[str] = None
+    asked_out: bool = False         # an output file was asked for (out stays None when refuted: not written)
 
     @property
     def status(self) -> str:
@@ -335,7 +336,7 @@ class CompileResult:
                                  "theoretical": self.regularizer.total,
                                  "theoretical_parts": self.regularizer.parts,
                                  "theoretical_name": DEFAULT_THEORETICAL.name}}
-        if self.out is not None:
+        if self.out is not None or self.asked_out:
             data["out"] = self.out
         return data
 
@@ -355,39 +356,70 @@ def compile(target: ProgramLike, N: int = 512, comparison: str = "layernorm", sl
     >>> r.status, r.certificate.limit.status, r.as_dict()["finite"]["N"]
     ('holds', 'holds', 16)
     """
+    return compile_pipeline(target, N=N, comparison=comparison, slope=slope, logit_scale=logit_scale,
+                            hardness=hardness, check_length=check_length, out=out, dense=dense,
+                            check_memory=check_memory, long_seconds=long_seconds)
+
+
+MAX_CHECK_LENGTH = 16   # compile's exhaustive check runs every word of each length
+
+
+def compile_pipeline(target: ProgramLike, *, N: int, comparison: str, slope: float, logit_scale: str,
+                     hardness: Optional[int], check_length: int, out, dense: bool, check_memory: Optional[int],
+                     long_seconds: float, flag: Callable[[str], str] = lambda name: name,
+                     name: Optional[str] = None, on_stage: Optional[Callable[[str], None]] = None) -> CompileResult:
+    """The one compile pipeline, for `compile` and `verify compile`: every option checked (errors name
+    `flag(parameter)`: the API's names, or the command's flags) and sizes estimated before anything is
+    allocated; then realize, certify, write. `on_stage(description)` is called as each stage starts."""
     from verify.limit.agreement import forward_bytes
     from verify.limit.certify import certify
     from verify.limit.compiler import compile_program
     from verify.limit.io import FORMATS, save_finite
     from verify.limit.realize import realize, realize_bytes
     from verify.limit.regularizers import DEFAULT_THEORETICAL, practical
-    from verify.limits import memory_budget, refuse_if_too_big, require_range
-    require_range("N", N, 1)
-    require_range("check_length", check_length, 0, 16, "every word of each length is run")
-    if check_memory is not None:
-        require_range("check_memory", check_memory, 1 << 16)
+    from verify.limits import memory_budget, refuse_if_too_big, require_finite, require_range
+    stage = on_stage or (lambda description: None)
+    require_range(flag("N"), N, 1)
     if logit_scale not in ("none", "inv_sqrt_dhead", "log_i"):
-        raise UserError(f"logit_scale must be none, inv_sqrt_dhead or log_i, not {logit_scale!r}")
+        raise UserError(f"{flag('logit_scale')} must be none, inv_sqrt_dhead or log_i, not {logit_scale!r}")
     if comparison not in ("layernorm", "relu"):
-        raise UserError(f"comparison must be layernorm or relu, not {comparison!r}")
+        raise UserError(f"{flag('comparison')} must be layernorm or relu, not {comparison!r}")
+    require_finite(flag("slope"), slope, 2, 2 ** 40)
+    require_range(flag("check_length"), check_length, 0, MAX_CHECK_LENGTH, "every word of each length is run")
+    require_finite(flag("long_seconds"), long_seconds, 0, 3600)
+    if hardness is not None:
+        require_range(flag("hardness"), hardness, 2, 1024)
+    if check_memory is not None:
+        require_range(flag("check_memory"), check_memory, 1 << 16)
+    if dense and out is None:
+        raise UserError(f"{flag('dense')} only changes what {flag('out')} writes; give {flag('out')} too")
     if out is not None:
         from verify.outputs import check_file_target
-        check_file_target(out, "out", FORMATS)
+        check_file_target(out, flag("out"), FORMATS)
     c, program = _target(target)
-    name = _name(c, program)
+    name = name or _name(c, program)
     options: Dict[str, Any] = dict(comparison=comparison, slope=slope, logit_scale=logit_scale)
     if hardness is not None:
         options.update(hardness=hardness, bos_bias=1 if logit_scale == "log_i" else hardness // 2)
     model = compile_program(program, **options)
-    refuse_if_too_big("N", realize_bytes(model, N, dense=dense) + forward_bytes(model, 1, N),
-                      suggestion="use a smaller N", what=f"T_{N} of {name} and one forward pass of length {N}")
+    # sizes before allocating: T_N (banded, or dense for --dense) and one forward pass at N
+    refuse_if_too_big(flag("N"), realize_bytes(model, N, dense=dense) + forward_bytes(model, 1, N),
+                      suggestion=f"use a smaller {flag('N')}" + (f" or drop {flag('dense')}" if dense else ""),
+                      what=f"T_{N} of {name} and one forward pass of length {N}")
+    stage("realizing T_N")
     finite = realize(model, N)
+    stage("certifying (a) Limit Transformer, (b) float64, (c) T_N")
     cert = certify(model, N, name, finite=finite, check_length=check_length,
                    memory=check_memory if check_memory is not None else min(memory_budget() // 4, 1 << 30),
                    long_seconds=long_seconds)
-    written = save_finite(finite, str(out), dense=dense) if out is not None and cert.status != "refuted" else None
-    return CompileResult(name, model, finite, cert, DEFAULT_THEORETICAL(finite), practical(finite), N, comparison,
-                         written)
+    stage("regularizers")
+    theoretical, prac = DEFAULT_THEORETICAL(finite), practical(finite)
+    written = None
+    if out is not None and cert.status != "refuted":
+        stage("writing T_N")
+        written = save_finite(finite, str(out), dense=dense)
+    return CompileResult(name, model, finite, cert, theoretical, prac, N, comparison, written,
+                         asked_out=out is not None)
 
 
 # ----------------------------------------------------------------- comm-complexity, classify, audit

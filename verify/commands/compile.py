@@ -9,8 +9,6 @@ import typer
 
 from verify.commands._common import console, emit_json, fail, load_target
 
-MAX_CHECK_LENGTH = 16
-
 
 def _show_input(symbols, limit: int = 24) -> str:
     if len(symbols) <= limit:
@@ -40,93 +38,32 @@ def register(app: typer.Typer) -> None:
         json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Compile a C-RASP[periodic,local] program (Theorem 9), certify it, and realize it at context N."""
-        import math
-
         from rich.progress import Progress
 
-        from verify.limit.agreement import forward_bytes
-        from verify.limit.certify import certify
-        from verify.limit.compiler import compile_program
-        from verify.limit.io import FORMATS, save_finite
-        from verify.limit.realize import realize, realize_bytes
-        from verify.limit.regularizers import DEFAULT_THEORETICAL, practical
-        from verify.problems import UserError
+        from verify.api import compile_pipeline
 
-        if N < 1:
-            raise UserError(f"--N must be a positive integer, not {N}")
-        if logit_scale not in ("none", "inv_sqrt_dhead", "log_i"):
-            raise UserError(f"--logit-scale must be none, inv_sqrt_dhead or log_i, not {logit_scale!r}")
-        if comparison not in ("layernorm", "relu"):
-            raise UserError(f"--comparison must be layernorm or relu, not {comparison!r}")
-        if not math.isfinite(slope) or slope < 2 or slope > 2 ** 40:
-            raise UserError(f"--slope must be a finite number between 2 and 2^40, not {slope}")
-        if not 0 <= check_length <= MAX_CHECK_LENGTH:
-            raise UserError(f"--check-length must be between 0 and {MAX_CHECK_LENGTH} (every word of each length is "
-                            f"run), not {check_length}")
-        if not math.isfinite(long_seconds) or not 0 <= long_seconds <= 3600:
-            raise UserError(f"--long-seconds must be a number of seconds between 0 and 3600, not {long_seconds}")
-        if hardness is not None and not 2 <= hardness <= 1024:
-            raise UserError(f"--hardness must be between 2 and 1024, not {hardness}")
-        if dense and not out:
-            raise UserError("--dense only changes what --out writes; give --out too")
-        if out:
-            try:
-                from verify.outputs import check_file_target
-            except ImportError:
-                check_file_target = None
-            if check_file_target is not None:
-                check_file_target(out, "--out", FORMATS)
-            elif not out.lower().endswith(FORMATS):
-                raise UserError(f"--out must end in {' or '.join(FORMATS)} (got {out!r})")
         case, program = load_target(target)
-        name = case.name if case else target
-        options = dict(comparison=comparison, slope=slope, logit_scale=logit_scale)
-        if hardness is not None:
-            options.update(hardness=hardness, bos_bias=1 if logit_scale == "log_i" else hardness // 2)
-        model = compile_program(program, **options)
-        # sizes before allocating: T_N (banded, or dense for --dense) and one forward pass at N
-        try:
-            from verify.limits import memory_budget, refuse_if_too_big
-        except ImportError:
-            memory_budget = refuse_if_too_big = None
-        need = realize_bytes(model, N, dense=dense) + forward_bytes(model, 1, N)
-        if refuse_if_too_big is not None:
-            refuse_if_too_big("--N", need, suggestion="use a smaller --N" + (" or drop --dense" if dense else ""),
-                              what=f"T_{N} of {name} and one forward pass of length {N}")
-            budget = memory_budget()
-        else:
-            budget = 4 << 30
         c = console()
         with Progress(console=c, transient=True, disable=json) as bar:
-            task = bar.add_task("realizing T_N", total=3)
-            finite = realize(model, N)
-            bar.update(task, advance=1, description="certifying (a) Limit Transformer, (b) float64, (c) T_N")
-            cert = certify(model, N, name, finite=finite, check_length=check_length,
-                           memory=min(budget // 4, 1 << 30), long_seconds=long_seconds)
-            bar.update(task, advance=1, description="regularizers")
-            reg = DEFAULT_THEORETICAL(finite)
-            data = {"target": name, **model.describe(), "output_keys": list(model.output_keys),
-                    "comparison": comparison, "hardness": model.layout.hardness, "bos_bias": model.layout.bos_bias,
-                    **cert.as_dict(),
-                    "float64_limit": cert.float64_horizon,
-                    "finite": {"N": N, "width": finite.width, "dense_width": finite.dense_width,
-                               "parameters": finite.parameter_count(),
-                               "dense_parameters": finite.dense_parameter_count(),
-                               "representation": "banded" if finite.banded else "no φ to realize",
-                               "agreement": cert.finite.as_dict()},
-                    "regularizers": {"N": N, "practical": practical(finite), "theoretical": reg.total,
-                                     "theoretical_parts": reg.parts, "theoretical_name": DEFAULT_THEORETICAL.name}}
-            if out and cert.status != "refuted":
-                data["out"] = save_finite(finite, out, dense=dense)
-            elif out:
-                data["out"] = None
-            bar.update(task, advance=1)
+            task = bar.add_task("compiling", total=4)
+            result = compile_pipeline(
+                case if case is not None else program, N=N, comparison=comparison, slope=slope,
+                logit_scale=logit_scale, hardness=hardness, check_length=check_length, out=out, dense=dense,
+                check_memory=None, long_seconds=long_seconds, flag=_flag, name=case.name if case else target,
+                on_stage=lambda description: bar.update(task, advance=1, description=description))
+        data = result.as_dict()
         if json:
             emit_json(data)
         else:
-            _render(c, name, model, finite, N, cert, data, reg, comparison, out)
-        if cert.status != "holds":
-            fail({"refuted": 1, "unknown": 3}[cert.status])
+            _render(c, result.target, result.model, result.finite, N, result.certificate, data,
+                    result.regularizer, comparison, out)
+        if result.status != "holds":
+            fail({"refuted": 1, "unknown": 3}[result.status])
+
+
+def _flag(parameter: str) -> str:
+    """The command's flag for an option of verify.api.compile_pipeline (its errors name the flag)."""
+    return "--N" if parameter == "N" else "--" + parameter.replace("_", "-")
 
 
 def _render(c, name, model, finite, N, cert, data, reg, comparison, out) -> None:
