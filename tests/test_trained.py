@@ -71,3 +71,9 @@ def test_report_json_and_html_carry_the_same_verdicts(results, tmp_path, capsys)
 
 def test_summary_is_none_without_trained_rows():
     assert trained_summary([{"task": "x"}]) is None
+
+
+def test_the_verdicts_column_is_compact():
+    row = _row("t", "APE", (100, 99.5, 80), spread={"acc_0_50": 0, "acc_51_100": 0.5, "acc_101_150": 2})
+    assert ours_text(row, spread=False) == "100/99.5/80"
+    assert ours_text(_row("t", "APE", (10, 0, 0), fit=False), spread=False) == "10/0/0 (did not fit)"

@@ -28,10 +28,14 @@ def agrees_with_theory(theory: Optional[bool], row: Dict[str, Any], threshold: O
     return generalizes(row, row.get("threshold") if threshold is None else threshold) == theory
 
 
-def ours_text(row: Dict[str, Any]) -> str:
-    """Mean ± half the range over seeds, per bin; "(did not fit)" when no seed fitted."""
-    spread = row.get("spread") or {}
-    text = " / ".join(f"{row[k]:.1f}" + (f"±{spread[k]:.1f}" if k in spread else "") for k in acc_keys(row))
+def ours_text(row: Dict[str, Any], spread: bool = True) -> str:
+    """Mean ± half the range over seeds, per bin (spread=False: the means alone, for the verdicts table's
+    narrow columns); "(did not fit)" when no seed fitted."""
+    half = row.get("spread") or {}
+    if spread:
+        text = " / ".join(f"{row[k]:.1f}" + (f"±{half[k]:.1f}" if k in half else "") for k in acc_keys(row))
+    else:
+        text = "/".join(f"{row[k]:g}" for k in acc_keys(row))
     return text if row.get("train_fit", True) else text + " (did not fit)"
 
 
@@ -50,7 +54,7 @@ def add_trained(rows: List[Dict[str, Any]], path: str) -> None:
         row["trained"] = found
         for enc in ("APE", "NoPE"):
             hit = next((r for r in found if r["encoding"] == enc), None)
-            row["extra"][f"ours {enc}"] = "—" if hit is None else ours_text(hit)
+            row["extra"][f"ours {enc}"] = "—" if hit is None else ours_text(hit, spread=False)
 
 
 def trained_cells(rows: List[Dict[str, Any]]) -> List[List[str]]:
