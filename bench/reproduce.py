@@ -36,6 +36,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def main() -> None:
                                                   if missing else ""), flush=True)
     todo1, _ = plan(phase1, out, args.resume)
     # later seeds cost what seed 0 costs at one lr: estimated at the lr chosen so far (1e-3 before any)
-    chosen = choose_lrs(out) if args.resume else {}
+    chosen = choose_lrs(_records(out)) if args.resume else {}
     proxy, _ = plan([spec(*g, chosen.get(g, LRS[0]), k) for g in groups for k in range(1, args.seeds)], out,
                     args.resume)
     est = estimate(todo1 + proxy, measure_steps=3)
@@ -167,7 +168,7 @@ def run_pipelined(out: Path, todo1, groups, workers: int, seeds_after) -> None:
               f"{r.get('wall_s')} s, {r.get('device')})", flush=True)
 
     def release(g):
-        lr = choose_lrs(out).get(g)
+        lr = choose_lrs(_records(out)).get(g)
         if lr is not None:              # None: every seed-0 run of the group failed, nothing to choose from
             todo = seeds_after(g, lr)
             later.extend(todo)
@@ -216,10 +217,10 @@ def _group(r):
     return (s["task"], s.get("protocol", "membership"), s["pe"])
 
 
-def choose_lrs(out: Path):
-    """(task, protocol, pe) -> lr, from the seed-0 runs, on the training bin only."""
+def choose_lrs(records):
+    """(task, protocol, pe) -> lr, from the seed-0 runs among `records`, on the training bin only."""
     best = {}
-    for r in _records(out):
+    for r in records:
         if r["spec"]["seed"] != 0:
             continue
         score = (r.get("train_acc") or 0.0, -r["steps_run"], r["spec"]["lr"])
@@ -245,11 +246,16 @@ def cpu_projection(records, workers: int) -> str:
 
 def write_table(out: Path, args) -> None:
     from verify.catalogue import all_cases, paper_results
+    from torch_bridge.results import acc_keys
     from verify.trained import agrees_with_theory
     cases = {c.name: c for c in all_cases()}
     paper = paper_results()
-    chosen = choose_lrs(out)
-    runs = [r for r in _records(out) if chosen.get(_group(r)) == r["spec"]["lr"]]
+    records = _records(out)
+    chosen = choose_lrs(records)
+    runs = [r for r in records if chosen.get(_group(r)) == r["spec"]["lr"]]
+
+    def theory_of(task, pe):
+        return bool(cases[task].expected_ape if pe == "ape" else cases[task].expected_nope)
     by = {}
     for r in runs:
         by.setdefault(_group(r), []).append(r)
@@ -260,8 +266,8 @@ def write_table(out: Path, args) -> None:
     rows, agree, fitted_rows, unfitted_runs = {}, 0, 0, 0
     for (task, protocol, pe), rs in sorted(by.items()):
         c, enc = cases[task], ENCODINGS[pe]
-        theory = bool(c.expected_ape if pe == "ape" else c.expected_nope)
-        keys = [k for k in rs[0] if k.startswith("acc_")]
+        theory = theory_of(task, pe)
+        keys = acc_keys(rs[0])
         fit = [r for r in rs if r.get("train_fit")]
         unfitted_runs += len(rs) - len(fit)
         use = fit or rs
@@ -290,8 +296,7 @@ def write_table(out: Path, args) -> None:
                + (f" ({agree / fitted_rows:.0%})" if fitted_rows else "")
                + f"; {len(by) - fitted_rows} rows where no seed fitted; {unfitted_runs} runs (of {len(runs)} at "
                f"the chosen lr) did not fit the training bin")
-    per_run = [agrees_with_theory(bool(cases[r["spec"]["task"]].expected_ape if r["spec"]["pe"] == "ape"
-                                       else cases[r["spec"]["task"]].expected_nope), {**r, "threshold": args.threshold})
+    per_run = [agrees_with_theory(theory_of(r["spec"]["task"], r["spec"]["pe"]), {**r, "threshold": args.threshold})
                for r in runs]
     judged = [ok for ok in per_run if ok is not None]
     summary += (f"\nper run: {sum(judged)}/{len(judged)} fitted runs agree with the theory"
@@ -299,11 +304,9 @@ def write_table(out: Path, args) -> None:
     short = sorted(f"{t}/{ENCODINGS[pe]}" for (t, _, pe), rs in by.items() if len(rs) < args.seeds)
     if short:
         summary += f"\nrows with fewer than {args.seeds} seeds (the run was stopped first): {len(short)} ({', '.join(short)})"
-    devices = {}
-    for r in _records(out):
-        devices[r.get("device", "?")] = devices.get(r.get("device", "?"), 0) + 1
+    devices = Counter(r.get("device", "?") for r in records)
     summary += "\nruns executed on: " + ", ".join(f"{d} ({n})" for d, n in sorted(devices.items()))
-    summary += "\n" + cpu_projection(_records(out), args.workers)
+    summary += "\n" + cpu_projection(records, args.workers)
     table = "\n".join(lines) + "\n\n" + summary + "\n"
     out.mkdir(parents=True, exist_ok=True)
     from verify.outputs import write_text

@@ -97,6 +97,9 @@ ROWS = [
     ("report-trained-folder", ["report", "--no-extra", "--trained", "{w}/adir"], "adir"),
     ("report-trained-garbage", ["report", "--no-extra", "--trained", "{w}/binary.crasp"], "binary.crasp"),
     ("report-trained-wrong-shape", ["report", "--no-extra", "--trained", "{w}/object.json"], "object.json"),
+    ("report-trained-spread-not-numbers", ["report", "--no-extra", "--trained", "{w}/bad_spread.json"], "spread"),
+    ("report-trained-accuracy-text", ["report", "--no-extra", "--trained", "{w}/bad_acc.json"], "acc_0_50"),
+    ("report-trained-threshold-nan", ["report", "--no-extra", "--trained", "{w}/bad_threshold.json"], "threshold"),
     # --- compile (H8)
     ("compile-unknown-case", ["compile", "nosuch"], "nosuch"),
     ("compile-N-zero", ["compile", "dyck1", "--N", "0"], "--n"),
@@ -325,6 +328,10 @@ def workdir(tmp_path, monkeypatch):
     (w / "empty.crasp").write_text("")
     (w / "binary.crasp").write_bytes(bytes(range(256)) * 4)
     (w / "object.json").write_text('{"not": "what is expected"}')
+    row = '{"task": "parity", "encoding": "APE", "acc_0_50": 50.0, "train_fit": false'
+    (w / "bad_spread.json").write_text("[" + row + ', "spread": {"acc_0_50": "wide"}}]')
+    (w / "bad_acc.json").write_text('[{"task": "parity", "encoding": "APE", "acc_0_50": "high"}]')
+    (w / "bad_threshold.json").write_text("[" + row + ', "threshold": NaN}]')
     monkeypatch.setenv("LENGTHGEN_VERIFY_CACHE", str(tmp_path / "cache" / "smt.json"))
     monkeypatch.delenv("LENGTHGEN_VERIFY_DEBUG", raising=False)
     monkeypatch.chdir(w)

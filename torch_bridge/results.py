@@ -103,4 +103,14 @@ def read_trained_results(path) -> List[Dict]:
     for k, row in enumerate(data):
         if not isinstance(row, dict) or any(f not in row for f in REQUIRED) or not acc_keys(row):
             raise UserError(f"{p}: row {k} needs task, encoding and at least one acc_<lo>_<hi> field")
+        spread = row.get("spread", {})
+        numbers = [(f, row[f]) for f in acc_keys(row)] + [("threshold", row.get("threshold", 0.0))]
+        if not isinstance(spread, dict):
+            raise UserError(f"{p}: row {k}: spread must be an object of acc_<lo>_<hi> numbers")
+        numbers += [(f"spread.{f}", v) for f, v in spread.items()]
+        for name, value in numbers:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+                raise UserError(f"{p}: row {k}: {name} must be a finite number, not {value!r}")
+        if not isinstance(row.get("train_fit", True), bool):
+            raise UserError(f"{p}: row {k}: train_fit must be true or false, not {row['train_fit']!r}")
     return data

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         with Progress(console=c, transient=True, disable=json) as bar:
             task = bar.add_task("compiling", total=4)
             result = compile_pipeline(
-                case if case is not None else program, N=N, comparison=comparison, slope=slope,
+                program, N=N, comparison=comparison, slope=slope,
                 logit_scale=logit_scale, hardness=hardness, check_length=check_length, out=out, dense=dense,
                 check_memory=None, long_seconds=long_seconds, flag=_flag, name=case.name if case else target,
                 on_stage=lambda description: bar.update(task, advance=1, description=description))
