@@ -4,23 +4,30 @@ every task, and the table theory / paper / ours with agreement counted over fitt
     .venv/bin/python bench/reproduce.py [--steps 5000] [--seeds 2] [--workers 2] [--tasks a,b|all]
                                         [--protocol paper|membership|next_symbol|both] [--out out/reproduce]
                                         [--max-hours 2] [--yes] [--resume] [--dry-run] [--smoke] [--table-only]
-                                        [--device cpu|cuda|auto]
+                                        [--device cpu|cuda|auto] [--probe-steps 1000]
 
 Protocol (printed at the start, identical for every task; nothing is tuned per task):
 - model 2 layers, 2 heads, d = 64; AdamW (weight decay 0.01), linear decay, batch 64, random position
   offsets; at most --steps steps with early stop at 100% exact match on the training bin (input
   lengths ≤ 50, checked every 200 steps on 512 fresh samples); test bins [0,50], [51,100], [101,150]
   with --eval samples each (the paper's formal-language bins differ, SPEC §5).
-- learning rate chosen from {1e-3, 3e-4} on the training bin only: seed 0 is trained with both; the lr
-  with the higher final training-bin accuracy (ties: fewer steps to fit, then the larger lr) is used
-  for seeds 1 … --seeds-1. Test accuracies never enter the choice.
+- learning rate chosen from {1e-3, 3e-4} on the training bin only, on a probe: seed 0 is trained at
+  both lrs (each with the full --steps schedule) to step --probe-steps (default 1000); the lr with the
+  higher training-bin accuracy there (ties: fewer steps to fit, then the larger lr) goes on to its last
+  step, the other stops (logged as a `-stop1000` run). The chosen lr is used for seeds 1 … --seeds-1.
+  The continued run is exactly the run trained without the probe. Test accuracies never enter the choice.
 - formal languages: `paper` (default) uses next-symbol prediction (the paper's formal-language suite,
-  SPEC §5) where the catalogue has a DFA reference and prefix membership otherwise; `both` runs both.
+  SPEC §5): legal next symbols from the DFA, or from the case's next-symbol reference (the counter
+  languages, Case.next_symbols), prefix membership for a language with neither; `both` runs both.
   Each row of the table names its protocol.
 - "ours" is the mean ± half the range over the seeds that fitted the training bin (all seeds in
   parentheses when none did). A row agrees with the theory when it fitted and generalizes (mean
   accuracy on the longest bin ≥ --threshold, default 90%) where the theory says ✓, or does not where
   it says ✗. Agreement is counted over fitted rows only; rows that did not fit are counted apart.
+
+The estimate printed first is an upper bound (every run to its last step); where
+bench/results/figure1_runs.jsonl holds the same runs (same keys, on a CPU), the time they took is printed
+too ("expected"), and --max-hours is checked against that.
 
 --device only changes where the runs execute (each run records its device); the protocol, and so the
 run keys --resume matches on, are the same on a CPU and a GPU. The table ends with the CPU time the runs
@@ -51,11 +58,11 @@ ENCODINGS = {"ape": "APE", "nope": "NoPE"}
 
 
 def protocols_for(case, choice: str):
+    from torch_bridge.data import has_next_symbols
     from verify.case import LANGUAGE
-    from verify.spec import Automaton
     if case.format != LANGUAGE:
         return ["membership"]                      # a sequence task: the field is unused
-    dfa = isinstance(case.spec, Automaton)
+    dfa = has_next_symbols(case)
     if choice == "both":
         return ["membership", "next_symbol"] if dfa else ["membership"]
     if choice == "next_symbol":
@@ -83,11 +90,17 @@ def main() -> None:
     ap.add_argument("--table-only", action="store_true", help="rebuild the table from OUT/runs.jsonl")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                     help="where runs execute (not part of a run's identity)")
+    ap.add_argument("--probe-steps", type=int, default=None,
+                    help="the lr is chosen on the training-bin accuracy at this step (default 1000; a multiple "
+                         "of 200, the early-stop check interval)")
     args = ap.parse_args()
     if args.smoke:
         args.steps, args.eval, args.tasks = 20, 20, args.tasks or "bin_majority,tomita1,dyck1"
-    from torch_bridge.sweep import RunSpec, check_sweep_folder, estimate, plan, remove_leftovers
+    if args.probe_steps is None:
+        args.probe_steps = 10 if args.smoke else 1000
+    from torch_bridge.sweep import RunSpec, check_sweep_folder, estimate, plan, probe_spec, remove_leftovers
     from verify.catalogue import all_cases
+    from verify.problems import UserError
     cases = {c.name: c for c in all_cases()}
     if args.tasks == "all":
         wanted = ALGORITHMIC + [c.name for c in all_cases() if c.family in ("formal", "counter")]
@@ -107,59 +120,70 @@ def main() -> None:
         return replace(s, out=str(out / "models" / s.folder))
 
     groups = [(t, p, pe) for t in tasks for p in protocols_for(cases[t], args.protocol) for pe in ENCODINGS]
-    phase1 = [spec(t, p, pe, lr, 0) for t, p, pe in groups for lr in LRS]
+    probe = args.probe_steps
+    if not (0 < probe <= args.steps and probe % eval_every == 0):
+        raise UserError(f"--probe-steps must be a multiple of {eval_every} between {eval_every} and --steps "
+                        f"{args.steps}, not {probe}")
     later = len(groups) * (args.seeds - 1)
     print(f"protocol: 2 layers, 2 heads, d=64, batch 64, AdamW wd 0.01, linear decay, ≤{args.steps} steps, "
           f"early stop at 100% on inputs ≤ 50 (every {eval_every} steps, {train_eval} samples); lr from "
-          f"{{{', '.join(f'{x:g}' for x in LRS)}}} chosen on the training bin (seed 0); seeds 0..{args.seeds - 1}; "
-          f"{args.eval} test samples per bin; formal languages: {args.protocol}; APE and NoPE; "
-          f"{args.workers} worker processes on {args.device}" + (f"; not in the catalogue (skipped): {', '.join(missing)}"
-                                                  if missing else ""), flush=True)
-    todo1, _ = plan(phase1, out, args.resume)
-    # later seeds cost what seed 0 costs at one lr: estimated at the lr chosen so far (1e-3 before any)
+          f"{{{', '.join(f'{x:g}' for x in LRS)}}} chosen on the training-bin accuracy at step {probe} (seed 0 "
+          f"at both, the better one continued); seeds 0..{args.seeds - 1}; {args.eval} test samples per bin; "
+          f"formal languages: {args.protocol}; APE and NoPE; {args.workers} worker processes on {args.device}"
+          + (f"; not in the catalogue (skipped): {', '.join(missing)}" if missing else ""), flush=True)
     chosen = choose_lrs(_records(out)) if args.resume else {}
+    races = [[spec(*g, lr, 0) for lr in LRS] for g in groups if g not in chosen]
+    # the cost of a race: one run to its end, the other to the probe; later seeds at the lr chosen so
+    # far (1e-3 before any)
     proxy, _ = plan([spec(*g, chosen.get(g, LRS[0]), k) for g in groups for k in range(1, args.seeds)], out,
                     args.resume)
-    est = estimate(todo1 + proxy, measure_steps=3)
+    est = estimate([r[0] for r in races] + [replace(s, steps=probe) for r in races for s in r[1:]] + proxy,
+                   measure_steps=3)
     wall_h = est.cpu_s / 3600 / max(1, min(args.workers, os.cpu_count() or 1))
-    print(f"estimate: {len(todo1) + len(proxy)} runs to do of {len(phase1) + later} ({len(groups)} task × protocol "
-          f"× encoding groups: 2 lrs at seed 0, then {args.seeds - 1} more seeds); at most {est.cpu_s / 3600:.1f} "
-          f"CPU-hours ≈ {wall_h:.1f} h on {args.workers} workers (every run to its last step; early stop ends many "
-          f"sooner); measured " + "; ".join(f"{n}: {s * 1000:.0f} ms/step" for n, s, _ in est.measured), flush=True)
+    print(f"estimate: {len(races)} lr races (seed 0 at {len(LRS)} lrs) and {len(proxy)} later-seed runs to do, "
+          f"of {len(groups)} and {later} ({len(groups)} task × protocol × encoding groups); at most "
+          f"{est.cpu_s / 3600:.1f} CPU-hours ≈ {wall_h:.1f} h on {args.workers} workers (every run to its last "
+          f"step; early stop ends many sooner); measured "
+          + "; ".join(f"{n}: {s * 1000:.0f} ms/step" for n, s, _ in est.measured), flush=True)
+    # the same runs, with the steps they took in the committed reproduction (on a CPU, a run's key fixes
+    # its training exactly, early stop included): the time to expect rather than the worst case
+    known = expected_runs(races, proxy, chosen, spec, probe, args.seeds, committed_runs(args.device))
+    if known is not None:
+        exp = estimate(known, measure_steps=3) if known else None
+        wall_h = (exp.cpu_s if exp else 0.0) / 3600 / max(1, min(args.workers, os.cpu_count() or 1))
+        print(f"expected: {wall_h:.2f} h on {args.workers} workers, from the steps these {len(known)} runs took in "
+              f"{COMMITTED.relative_to(ROOT)} (same keys, trained on a CPU)", flush=True)
     if args.dry_run:
         return
     if wall_h > args.max_hours and not args.yes:
         sys.exit(f"the estimate is over --max-hours {args.max_hours:g}: pass --yes to run it anyway, or "
                  f"lower --steps/--seeds/--tasks")
-    remove_leftovers(todo1)
+    remove_leftovers([x for r in races for s in r for x in (s, probe_spec(s, probe))])
     t0 = time.perf_counter()
 
     def seeds_after(group, lr):
-        """The later seeds of a group whose seed-0 runs are done, at its chosen lr (not yet finished)."""
+        """The later seeds of a group whose lr race is done, at its chosen lr (not yet finished)."""
         todo, _ = plan([spec(*group, lr, k) for k in range(1, args.seeds)], out, True)
         remove_leftovers(todo)
         return todo
 
-    run_pipelined(out, todo1, groups, args.workers, seeds_after)
+    run_pipelined(out, races, groups, args.workers, seeds_after, probe)
     print(f"wall time {time.perf_counter() - t0:.0f} s", flush=True)
     write_table(out, args)
 
 
-def run_pipelined(out: Path, todo1, groups, workers: int, seeds_after) -> None:
-    """Seed 0 at both lrs for every group; as soon as a group's seed-0 runs are all recorded, its lr is
-    chosen (on the training bin, choose_lrs) and its later seeds go to the front of the queue, so the
+def run_pipelined(out: Path, races, groups, workers: int, seeds_after, probe: int) -> None:
+    """Every group's lr race (seed 0 at each lr, torch_bridge.sweep.race_lrs, one job); as soon as a
+    group's race is logged its later seeds, at the chosen lr, go to the front of the queue, so the
     workers never wait for the slowest group and a sweep stopped early leaves whole groups rather than
-    many half-done ones. At most `workers` runs are in flight. Every finished run is appended to
+    many half-done ones. At most `workers` jobs are in flight. Every finished run is appended to
     OUT/runs.jsonl at once (write_results)."""
     import multiprocessing as mp
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from torch_bridge.sweep import _safe, failed_record, write_results
-    waiting = {g: set() for g in groups}
-    for s in todo1:
-        waiting[(s.task, s.protocol, s.pe)].add(s.key)
-    first, later = deque(todo1), deque()
-    total, n = [len(todo1)], [0]
+    from torch_bridge.sweep import _safe, failed_record, safe_race, write_results
+    first, later = deque(races), deque()
+    total, n = [sum(map(len, races))], [0]
 
     def show(r):
         n[0] += 1
@@ -169,7 +193,7 @@ def run_pipelined(out: Path, todo1, groups, workers: int, seeds_after) -> None:
 
     def release(g):
         lr = choose_lrs(_records(out)).get(g)
-        if lr is not None:              # None: every seed-0 run of the group failed, nothing to choose from
+        if lr is not None:              # None: the group's race failed, nothing to choose from
             todo = seeds_after(g, lr)
             later.extend(todo)
             total[0] += len(todo)
@@ -180,29 +204,70 @@ def run_pipelined(out: Path, todo1, groups, workers: int, seeds_after) -> None:
 
             def fill():
                 while len(pending) < max(1, workers) and (later or first):
-                    s = later.popleft() if later else first.popleft()
-                    pending[pool.submit(_safe, s)] = s
-            for g, keys in waiting.items():
-                if not keys:            # --resume: seed 0 already done
+                    if later:
+                        s = later.popleft()
+                        pending[pool.submit(_safe, s)] = [s]
+                    else:
+                        race = first.popleft()
+                        pending[pool.submit(safe_race, race, probe)] = race
+            raced = {_group_of(r[0]) for r in races}
+            for g in groups:
+                if g not in raced:      # --resume: the race is already logged
                     release(g)
             fill()
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    s = pending.pop(f)
+                    job = pending.pop(f)
                     try:
-                        r = f.result()
-                    except Exception as ex:  # the worker process died: this run only
-                        r = failed_record(s, f"{type(ex).__name__}: {ex}", "lost")
-                    on_done(r)
-                    g = (s.task, s.protocol, s.pe)
-                    if s.seed == 0 and s.key in waiting.get(g, ()):
-                        waiting[g].discard(s.key)
-                        if not waiting[g]:
-                            release(g)
+                        records = f.result()
+                    except Exception as ex:  # the worker process died: this job only
+                        records = [failed_record(s, f"{type(ex).__name__}: {ex}", "lost") for s in job]
+                    for r in records if isinstance(records, list) else [records]:
+                        on_done(r)
+                    if len(job) > 1:     # a race: its group's later seeds can go
+                        release(_group_of(job[0]))
                 fill()
     if first or groups:
         write_results(out, launch, on_run=show)
+
+
+COMMITTED = ROOT / "bench" / "results" / "figure1_runs.jsonl"
+
+
+def committed_runs(device: str):
+    """The committed reproduction's CPU runs (their steps predict a CPU run's; a GPU's float rounding can
+    move an early stop), or none when the runs will not execute on a CPU."""
+    from torch_bridge.results import recorded_runs
+    if device != "cpu" or not COMMITTED.exists():
+        return []
+    return [r for r in recorded_runs(COMMITTED.read_text().splitlines()) if "spec" in r and r.get("device") == "cpu"]
+
+
+def expected_runs(races, later, chosen, spec, probe: int, seeds: int, reference):
+    """The runs to do, each with the steps the same run (same key) took in `reference`: a race's
+    continued run at the lr the reference chose and its stopped one, and the later seeds (at the lr chosen
+    here, or else the reference's). None when `reference` lacks one of them."""
+    from torch_bridge.sweep import probe_spec
+    by_key = {r["key"]: r for r in reference}
+    picked = choose_lrs(reference)
+    todo = []
+    for race in races:
+        g = _group_of(race[0])
+        if g not in picked:
+            return None
+        for s in race:      # the stopped run is logged under its full key when it fitted before the probe
+            todo.append(s if s.lr == picked[g] else
+                        probe_spec(s, probe) if probe_spec(s, probe).key in by_key else s)
+        todo += [spec(*g, picked[g], k) for k in range(1, seeds)]
+    todo += [s for s in later if _group_of(s) in chosen]      # --resume: groups raced already
+    if any(s.key not in by_key for s in todo):
+        return None
+    return [replace(s, steps=max(1, int(by_key[s.key]["steps_run"])), stop_after=None) for s in todo]
+
+
+def _group_of(spec):
+    return (spec.task, spec.protocol, spec.pe)
 
 
 def _records(out: Path):
@@ -218,16 +283,11 @@ def _group(r):
 
 
 def choose_lrs(records):
-    """(task, protocol, pe) -> lr, from the seed-0 runs among `records`, on the training bin only."""
-    best = {}
-    for r in records:
-        if r["spec"]["seed"] != 0:
-            continue
-        score = (r.get("train_acc") or 0.0, -r["steps_run"], r["spec"]["lr"])
-        g = _group(r)
-        if g not in best or score > best[g][0]:
-            best[g] = (score, r["spec"]["lr"])
-    return {g: lr for g, (_, lr) in best.items()}
+    """(task, protocol, pe) -> the lr its seed-0 race chose (on the training bin at the probe step), from
+    the races among `records` whose continued run is logged."""
+    return {_group(r): r["lr_probe"]["chosen"] for r in records
+            if r["spec"]["seed"] == 0 and isinstance(r.get("lr_probe"), dict)
+            and r["spec"]["lr"] == r["lr_probe"]["chosen"] and not r["spec"].get("stop_after")}
 
 
 def cpu_projection(records, workers: int) -> str:
@@ -252,7 +312,7 @@ def write_table(out: Path, args) -> None:
     paper = paper_results()
     records = _records(out)
     chosen = choose_lrs(records)
-    runs = [r for r in records if chosen.get(_group(r)) == r["spec"]["lr"]]
+    runs = [r for r in records if chosen.get(_group(r)) == r["spec"]["lr"] and not r["spec"].get("stop_after")]
 
     def theory_of(task, pe):
         return bool(cases[task].expected_ape if pe == "ape" else cases[task].expected_nope)
@@ -260,7 +320,7 @@ def write_table(out: Path, args) -> None:
     for r in runs:
         by.setdefault(_group(r), []).append(r)
     lines = [f"Protocol: see bench/reproduce.py (≤{args.steps} steps, seeds 0..{args.seeds - 1}, lr chosen on the "
-             f"training bin; generalizes = mean accuracy on the longest bin ≥ {args.threshold:g}%).", "",
+             f"training bin at step {args.probe_steps}; generalizes = mean accuracy on the longest bin ≥ {args.threshold:g}%).", "",
              "| task | protocol | encoding | theory | paper (per bin) | ours (mean ± half-range, fitted seeds) "
              "| fitted | lr | agrees |", "|---|---|---|---|---|---|---|---|---|"]
     rows, agree, fitted_rows, unfitted_runs = {}, 0, 0, 0

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Dict, Sequence
 
-from verify.case import LANGUAGE, Case
+import numpy as np
+
+from verify.case import LANGUAGE, Case, NextSymbols
 from verify.crasp.builder import (ProgramBuilder, add, and_, count, eq, gt, le, lt, or_, scale, sub,
                                   sym)
 from verify.spec import Automaton, CounterSpec, LinearConstraint
 
-from cases._common import (block_members, bracket_members, dyck_members, language_sampler,
-                           polish_members)
+from cases._common import (_pick, block_members, bracket_members, dyck_members, language_sampler,
+                           polish_members, row_weights)
 
 C = LinearConstraint.make
 
@@ -122,33 +124,134 @@ def make_boolean(n: int) -> Case:
                ". A string is a member iff it is one complete expression: r = 1 + Σ(arity − 1)·#op − "
                "#values stays ≥ 1 on every proper prefix and is 0 at the end (so the language is "
                "prefix-free). Plain C-RASP: accept = r == 0 and #[r <= 0] == 1."),
-        extra={"arities": ar},
+        extra={"arities": ar}, next_symbols=boolean_next_symbols(list(ar.values())),
     )
 
 
-def _counter_case(name, alphabet, spec, description, program, members, notes):
+# ------------------------------------------------------------------ next-symbol references
+# The paper's formal-language protocol (Bhattamishra et al. 2020) predicts, at every prefix, the set of
+# symbols after which a member can still be reached, and <eos> where the prefix is a member. These
+# languages have no DFA to read that off, so each family states it in closed form from the prefix
+# counts (the empty prefix is never a member: the catalogue's languages are of non-empty words).
+# tests/test_next_symbols.py checks every case against a search over its CounterSpec.
+
+def _prefix_counts(ids: np.ndarray, k: int) -> np.ndarray:
+    """(m, n+1, k): how often each symbol occurs in each prefix, lengths 0..n."""
+    m, n = ids.shape
+    counts = np.zeros((m, n + 1, k), dtype=np.int64)
+    counts[:, 1:] = np.cumsum(ids[:, :, None] == np.arange(k), axis=1)
+    return counts
+
+
+def _nonempty(m: int, n: int) -> np.ndarray:
+    return np.broadcast_to(np.arange(n + 1) >= 1, (m, n + 1))
+
+
+def _walk(k: int, legal_after):
+    """Random walks (a random preference per row) that take only symbols `legal_after(state, i, n)`
+    allows, where state is the (m, k) counts so far: every prefix stays live."""
+    def live(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+        w = row_weights(rng, m, k)
+        u = rng.random((n, m))
+        counts = np.zeros((m, k), dtype=np.int64)
+        out = np.empty((n, m), dtype=np.int64)
+        rows = np.arange(m)
+        for i in range(n):
+            sym = _pick(legal_after(counts, i, n) * w, u[i])
+            out[i] = sym
+            counts[rows, sym] += 1
+        return out.T.copy()
+    return live
+
+
+def bracket_next_symbols(pairs: int) -> NextSymbols:
+    """Dyck-1 (pairs = 1) and the shuffle of Dyck-1s (symbols open_0, close_0, open_1, ...): an opening
+    bracket is always legal, a closing one while its type is open, <eos> when every type is closed."""
+    k = 2 * pairs
+
+    def legal_at(counts):
+        legal = np.ones(counts.shape, dtype=bool)
+        legal[..., 1::2] = counts[..., 0::2] > counts[..., 1::2]
+        return legal
+
+    def continuations(ids):
+        counts = _prefix_counts(ids, k)
+        final = (counts[..., 0::2] == counts[..., 1::2]).all(axis=-1) & _nonempty(*ids.shape)
+        return legal_at(counts), final
+    return NextSymbols(_walk(k, lambda counts, i, n: legal_at(counts)), continuations)
+
+
+def boolean_next_symbols(arities: Sequence[int]) -> NextSymbols:
+    """Polish notation: while subterms are missing (r ≥ 1) every symbol is legal; none once the expression
+    is complete (r = 0, <eos>). Walks keep r ≥ 1 until their last symbol."""
+    ar = np.asarray(arities, dtype=np.int64)
+    k = len(ar)
+
+    def missing(counts):
+        return 1 + counts @ (ar - 1)
+
+    def continuations(ids):
+        r = missing(_prefix_counts(ids, k))
+        return np.repeat((r >= 1)[..., None], k, axis=-1), (r == 0) & _nonempty(*ids.shape)
+
+    def legal_after(counts, i, n):
+        after = missing(counts)[:, None] + (ar - 1)[None, :]
+        return after >= (0 if i == n - 1 else 1)
+    return NextSymbols(_walk(k, legal_after), continuations)
+
+
+def blocks_next_symbols(letters: int) -> NextSymbols:
+    """a^j b^j c^j ...: the first letter while no later one has come; a later block's letter while its
+    count is below the first block's; the next block's first letter once the current block matches the
+    first (from the first block: once it is non-empty); <eos> when the last block matches. The live
+    prefixes of length n are those of a^j b^j ... with j ≥ n / letters, drawn with j uniform."""
+    k = letters
+
+    def continuations(ids):
+        m, n = ids.shape
+        counts = _prefix_counts(ids, k)
+        seen = counts > 0
+        current = np.where(seen.any(axis=-1), k - 1 - np.argmax(seen[..., ::-1], axis=-1), -1)  # last block begun
+        first = counts[..., 0]
+        legal = np.zeros((m, n + 1, k), dtype=bool)
+        legal[..., 0] = current <= 0
+        for b in range(1, k):
+            full = np.ones_like(current, dtype=bool) if b == 1 else counts[..., b - 1] == first
+            legal[..., b] = ((current == b) & (counts[..., b] < first)) | ((current == b - 1) & full)
+        final = (current == k - 1) & (counts[..., k - 1] == first)
+        return legal, final
+
+    def live(rng, m, n):
+        j = rng.integers(-(-n // k), n + 1, size=m)          # ceil(n / k) … n: every block fits
+        return np.minimum(np.arange(n)[None, :] // np.maximum(j, 1)[:, None], k - 1).astype(np.int64)
+    return NextSymbols(live, continuations)
+
+
+def _counter_case(name, alphabet, spec, description, program, members, notes, next_symbols):
     return Case(name=name, family="counter", format=LANGUAGE, alphabet=alphabet, description=description,
                 labels=spec.labels, spec=spec, sampler=language_sampler(len(alphabet), members),
-                program=program, max_input_len=100, notes=notes)
+                program=program, max_input_len=100, notes=notes, next_symbols=next_symbols)
 
 
 CASES = [
     _counter_case("dyck1", ("(", ")"), DYCK, "Dyck-1: balanced brackets", dyck1_program,
-                  dyck_members, "Plain C-RASP: no prefix dips below zero and #( == #)."),
+                  dyck_members, "Plain C-RASP: no prefix dips below zero and #( == #).",
+                  bracket_next_symbols(1)),
     _counter_case("shuffle2", SHUFFLE_SIGMA, SHUFFLE,
                   "Shuffle-2: interleavings of two Dyck-1 languages over ( ) and [ ]",
                   shuffle2_program, bracket_members(2),
                   "Definition: the shuffle of Dyck-1 over ( ) and Dyck-1 over [ ] (each bracket type "
                   "balanced on its own, types may cross: '([)]' is a member), as in Bhattamishra et al. "
-                  "2020."),
+                  "2020.", bracket_next_symbols(2)),
     _counter_case("anbn", ("a", "b"), equal_blocks_spec(("a", "b")), "aⁿbⁿ, n ≥ 1",
                   equal_blocks_program(("a", "b")), block_members(2),
-                  "n ≥ 1 (the empty string is out of scope for last-position acceptance)."),
+                  "n ≥ 1 (the empty string is out of scope for last-position acceptance).",
+                  blocks_next_symbols(2)),
     _counter_case("anbncn", ("a", "b", "c"), equal_blocks_spec(("a", "b", "c")), "aⁿbⁿcⁿ, n ≥ 1",
-                  equal_blocks_program(("a", "b", "c")), block_members(3), "n ≥ 1."),
+                  equal_blocks_program(("a", "b", "c")), block_members(3), "n ≥ 1.", blocks_next_symbols(3)),
     _counter_case("anbncndn", ("a", "b", "c", "d"), equal_blocks_spec(("a", "b", "c", "d")),
                   "aⁿbⁿcⁿdⁿ, n ≥ 1", equal_blocks_program(("a", "b", "c", "d")), block_members(4),
-                  "n ≥ 1."),
+                  "n ≥ 1.", blocks_next_symbols(4)),
     make_boolean(3),
     make_boolean(5),
 ]

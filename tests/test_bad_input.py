@@ -214,6 +214,10 @@ ROWS = [
 TORCH_ROWS = [
     # --- train: every size is refused before a tensor is allocated
     ("train-unknown-case", ["train", "nosuch", "--steps", "1"], "nosuch"),
+    ("train-bad-protocol", ["train", "tomita1", "--protocol", "nextsymbol"], "--protocol"),
+    ("train-next-symbol-sequence", ["train", "sort", "--protocol", "next_symbol"], "sequence task"),
+    ("sweep-next-symbol-sequence", ["sweep", "tomita1", "parity", "--protocol", "next_symbol", "--dry-run"],
+     "sequence task"),
     ("train-d-zero", ["train", "bin_majority", "--d", "0"], "--d"),
     ("train-d-negative", ["train", "bin_majority", "--d", "-8"], "--d"),
     ("train-d-float", ["train", "bin_majority", "--d", "1e9"], "--d"),

@@ -1,5 +1,5 @@
-"""bench/reproduce.py at smoke size: the lr is chosen per group on the training bin from the seed-0 runs,
-the later seeds use it, --resume does no finished run again, and the table and results.json use the
+"""bench/reproduce.py at smoke size: the lr is chosen per group on the training bin by the seed-0 race
+(both lrs to the probe step, the better continued), the later seeds use it, --resume does no finished run again, and the table and results.json use the
 same agreement rule as `verify report --trained`."""
 import json
 import subprocess
@@ -17,6 +17,14 @@ def _run(*args, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
+def _module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "bench" / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
 def test_smoke_pipeline_resume_and_table(tmp_path):
     out = tmp_path / "r"
@@ -27,9 +35,17 @@ def test_smoke_pipeline_resume_and_table(tmp_path):
     for task, pe in {(r["spec"]["task"], r["spec"]["pe"]) for r in runs}:
         group = [r for r in runs if (r["spec"]["task"], r["spec"]["pe"]) == (task, pe)]
         seed0 = [r for r in group if r["spec"]["seed"] == 0]
-        best = max(seed0, key=lambda r: (r["train_acc"] or 0.0, -r["steps_run"], r["spec"]["lr"]))
+        info = seed0[0]["lr_probe"]
+        assert len(seed0) == 2 and all(r["lr_probe"] == info for r in seed0) and info["step"] == 10
+        acc, steps = info["train_acc"], info["steps"]
+        chosen = max((1e-3, 3e-4), key=lambda lr: (acc[f"{lr:g}"] or 0.0, -steps[f"{lr:g}"], lr))
+        winner = next(r for r in seed0 if r["spec"]["lr"] == chosen)
+        loser = next(r for r in seed0 if r is not winner)
+        assert info["chosen"] == chosen and "stop_after" not in winner["spec"]
+        # the other lr stopped at the probe, unless it had fitted before it (then its run was complete)
+        assert loser["steps_run"] <= 10 and (loser["spec"].get("stop_after") == 10) != bool(loser["stopped_early"])
         later = [r for r in group if r["spec"]["seed"] == 1]
-        assert len(seed0) == 2 and len(later) == 1 and later[0]["spec"]["lr"] == best["spec"]["lr"]
+        assert len(later) == 1 and later[0]["spec"]["lr"] == chosen
         # seed 1 started only after both seed-0 runs of its group were logged
         order = [r["key"] for r in runs]
         assert order.index(later[0]["key"]) > max(order.index(r["key"]) for r in seed0)
@@ -40,6 +56,28 @@ def test_smoke_pipeline_resume_and_table(tmp_path):
     assert {r["protocol"] for r in rows if r["task"] == "tomita1"} == {"next_symbol"}
     table = (out / "table.md").read_text()
     assert "projected CPU time on this machine" in table and "runs executed on: cpu (12)" in table
+    assert "lr chosen on the training bin at step 10" in table
+    bad = _run("--smoke", "--tasks", "bin_majority", "--out", str(tmp_path / "p"), "--probe-steps", "15", cwd=tmp_path)
+    assert bad.returncode == 1 and "--probe-steps must be a multiple of 10" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "p").exists()
+    # the expected time of a rerun: the same runs (keys) with the steps this one took, and none missing
+    rep = _module()
+    from dataclasses import replace
+
+    from torch_bridge.sweep import RunSpec
+    from torch_bridge.results import recorded_runs
+
+    def spec(task, protocol, pe, lr, seed):
+        s = RunSpec(task, pe, 2, 2, 64, lr, seed, 20, eval_samples=20, eval_every=10, train_eval_samples=32,
+                    protocol=protocol)
+        return replace(s, out=str(out / "models" / s.folder))
+    groups = [("bin_majority", "membership", "ape"), ("bin_majority", "membership", "nope"),
+              ("tomita1", "next_symbol", "ape"), ("tomita1", "next_symbol", "nope")]
+    races = [[spec(*g, lr, 0) for lr in rep.LRS] for g in groups]
+    reference = recorded_runs((out / "runs.jsonl").read_text().splitlines())
+    known = rep.expected_runs(races, [], {}, spec, 10, 2, reference)
+    assert sorted(s.steps for s in known) == sorted(r["steps_run"] for r in runs)
+    assert rep.expected_runs(races, [], {}, spec, 10, 2, reference[:-1]) is None   # one run unknown
     again = _run("--smoke", "--tasks", "bin_majority,tomita1", "--seeds", "2", "--out", str(out), "--resume",
                  cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]

@@ -176,3 +176,55 @@ def test_train_device_auto_and_overwrite(tmp_path, capsys):
     (mine / "notes.txt").write_text("mine")
     code, _, err = run([*args[:-4], str(mine), "--overwrite"], capsys)
     assert code == 2 and "metrics.json" in err and (mine / "notes.txt").read_text() == "mine"
+
+
+# ---- the lr probe of bench/reproduce.py (torch_bridge.sweep.race_lrs) ----------------------------------
+
+def _race_specs(tmp_path, steps=60):
+    from torch_bridge.sweep import RunSpec
+    return [RunSpec("tomita3", "ape", 1, 1, 8, lr, 0, steps, eval_samples=30, eval_every=20, train_eval_samples=32,
+                    protocol="next_symbol", out=str(tmp_path / f"m{lr:g}")) for lr in (1e-2, 1e-4)]
+
+
+def test_the_race_winner_is_the_run_trained_without_the_probe(tmp_path):
+    from dataclasses import replace
+
+    from torch_bridge.sweep import race_lrs, run_one
+    specs = _race_specs(tmp_path)
+    records = race_lrs(specs, probe=20)
+    assert len(records) == 2 and all(r["lr_probe"]["step"] == 20 for r in records)
+    info = records[0]["lr_probe"]
+    accs = info["train_acc"]
+    # the choice is the better training-bin accuracy at the probe (ties: the larger lr), nothing else
+    assert info["chosen"] == max(specs, key=lambda s: (accs[f"{s.lr:g}"], s.lr)).lr
+    winner = next(r for r in records if r["spec"]["lr"] == info["chosen"])
+    loser = next(r for r in records if r is not winner)
+    assert "stop_after" not in winner["spec"] and loser["spec"]["stop_after"] == 20 and loser["steps_run"] == 20
+    assert loser["run"].endswith("-stop20") and loser["key"] != winner["key"]
+    assert loser["train_acc"] == accs[f"{loser['spec']['lr']:g}"]
+    # pausing at the probe changes nothing: the same run from scratch gives the same numbers and key
+    spec = next(s for s in specs if s.lr == info["chosen"])
+    solo = run_one(replace(spec, out=None))
+    same = ["key", "steps_run", "train_acc", "positional_penalty", "acc_0_50", "acc_51_100", "acc_101_150"]
+    assert {k: solo[k] for k in same} == {k: winner[k] for k in same}
+    assert (tmp_path / f"m{info['chosen']:g}").is_dir()
+
+
+def test_a_race_whose_folder_is_taken_fails_for_each_run_and_trains_nothing(tmp_path):
+    from torch_bridge.sweep import safe_race
+    specs = _race_specs(tmp_path)
+    (tmp_path / "m0.01").mkdir()
+    (tmp_path / "m0.01" / "x").write_text("taken")
+    records = safe_race(specs, 20)
+    assert [r["error_kind"] for r in records] == ["user", "user"] and all("--out" in r["error"] for r in records)
+
+
+def test_run_keys_without_a_probe_are_what_they_were():
+    """stop_after joined RunSpec; a run that goes to its last step keeps the key it had before, so
+    --resume still finds runs logged earlier (this one: session 3's Figure 1 reproduction)."""
+    from dataclasses import replace
+
+    from torch_bridge.sweep import RunSpec
+    spec = RunSpec("bin_majority", "nope", 2, 2, 64, 0.0003, 0, 5000, eval_samples=1000, protocol="membership")
+    assert spec.key == "42d17665683a06d2"
+    assert replace(spec, stop_after=1000).key != spec.key

@@ -7,11 +7,12 @@ predicts prefix membership `labels(ids)` at w_1 … w_n — documented choice: t
 per-position label for these languages is membership-like, and a binary head keeps the LM
 vocabulary equal to the alphabet.
 
-NEXT-SYMBOL protocol (`protocol="next_symbol"`, LANGUAGE cases with a DFA reference): the style of
-the paper's formal-language suite (Bhattamishra et al. 2020). Inputs are strings every prefix of which
-can still become a member (random walks through the DFA's live states); the model (LM head over
+NEXT-SYMBOL protocol (`protocol="next_symbol"`, LANGUAGE cases with a DFA reference or a
+`Case.next_symbols` reference: the counter languages): the style of the paper's formal-language suite
+(Bhattamishra et al. 2020). Inputs are strings every prefix of which can still become a member (random
+walks through the DFA's live states, or the case's own live sampler); the model (LM head over
 alphabet, <bos>, <eos>) predicts at <bos> and at every symbol the set of legal next symbols: a symbol
-is legal when the DFA's state after it is live, <eos> when the prefix is a member. Targets are k-hot
+is legal when a member can still be reached after it, <eos> when the prefix is a member. Targets are k-hot
 (batch, n, vocab), the <bos> column never scored; a string is right when every position's set is.
 
 Lengths are input lengths (the answer is extra). A bin (lo, hi) draws lengths uniformly from the
@@ -56,14 +57,13 @@ class TaskData:
             raise UserError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
         self.protocol = protocol
         if protocol == NEXT_SYMBOL:
-            from verify.spec import Automaton
-            if case.format != LANGUAGE or not isinstance(case.spec, Automaton):
-                raise UserError(f"case {case.name!r}: next-symbol labels need a language with a DFA reference; "
-                                f"use prefix membership")
-            from cases._common import automaton_members, live_states
-            self._delta, self._final, self._start = case.spec.tables()
-            self._live = live_states(case.spec)
-            self._members = automaton_members(case.spec)
+            if not has_next_symbols(case):
+                raise UserError(f"case {case.name!r}: next-symbol labels need a language with a DFA reference "
+                                f"or a next-symbol reference (Case.next_symbols); use prefix membership")
+            if case.next_symbols is not None:
+                self._members, self._continuations = case.next_symbols.live, case.next_symbols.continuations
+            else:
+                self._members, self._continuations = _dfa_next_symbols(case.spec)
         if case.sampler is None:
             raise UserError(f"case {case.name!r} has no sampler, so it cannot be trained on")
         if case.format == SEQUENCE and case.answer is None:
@@ -135,11 +135,10 @@ class TaskData:
         for n in np.unique(lengths):
             rows = np.flatnonzero(lengths == n)
             words = self._members(rng, rows.size, int(n))                        # (m, n) symbol ids
-            states = np.concatenate([np.full((rows.size, 1), self._start), c.spec.prefix_states(words)], axis=1)
             ids[rows, 1:n + 1] = words                                           # symbol id = token index
-            legal = self._live[self._delta[states][:, :, :k]]                    # (m, n+1, k)
+            legal, final = self._continuations(words)                            # (m, n+1, k), (m, n+1)
             targets[rows, :n + 1, :k] = legal
-            targets[rows, :n + 1, self.index[c.eos]] = self._final[states]
+            targets[rows, :n + 1, self.index[c.eos]] = final
         return Batch(ids, targets, lengths + 1)
 
     def _encode(self, drawn) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -163,6 +162,24 @@ class TaskData:
             y[start:len(x) - 1] = x[start + 1:]
             out.append((x, y))
         return out
+
+
+def has_next_symbols(case: Case) -> bool:
+    """A language the next-symbol protocol can label: a DFA reference, or the case's own (counters)."""
+    from verify.spec import Automaton
+    return case.format == LANGUAGE and (isinstance(case.spec, Automaton) or case.next_symbols is not None)
+
+
+def _dfa_next_symbols(automaton):
+    """(live walks, continuations) from a DFA: a symbol is legal when its state is live."""
+    from cases._common import automaton_members, live_states
+    delta, final, start = automaton.tables()
+    live, k = live_states(automaton), len(automaton.alphabet)
+
+    def continuations(words):
+        states = np.concatenate([np.full((len(words), 1), start), automaton.prefix_states(words)], axis=1)
+        return live[delta[states][:, :, :k]], final[states]
+    return automaton_members(automaton), continuations
 
 
 def training_case(case: Case) -> Case:

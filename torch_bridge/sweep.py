@@ -41,15 +41,19 @@ class RunSpec:
     device: str = "cpu"            # cpu | cuda | auto, resolved where the run executes
     threads: int = 1               # torch CPU threads of the run
     protocol: str = "membership"   # languages: membership | next_symbol (torch_bridge.data)
+    stop_after: Optional[int] = None   # halted at this step, the schedule still that of `steps` (an lr probe)
 
     @property
     def name(self) -> str:
         pe = self.pe if self.pe != "reg" else f"reg{self.reg_lambda:g}"
         task = self.task if self.protocol == "membership" else f"{self.task}-next"
-        return f"{task}-{pe}-L{self.layers}H{self.heads}d{self.d}-lr{self.lr:g}-s{self.seed}"
+        stop = f"-stop{self.stop_after}" if self.stop_after else ""
+        return f"{task}-{pe}-L{self.layers}H{self.heads}d{self.d}-lr{self.lr:g}-s{self.seed}{stop}"
 
     def identity(self) -> Dict:
-        return {k: v for k, v in asdict(self).items() if k not in EXECUTION_FIELDS}
+        # stop_after only when set: the keys of runs that go to their last step stay what they were
+        return {k: v for k, v in asdict(self).items()
+                if k not in EXECUTION_FIELDS and not (k == "stop_after" and v is None)}
 
     @property
     def key(self) -> str:
@@ -79,23 +83,28 @@ def train_config(spec: RunSpec):
     return TrainConfig(layers=spec.layers, heads=spec.heads, d=spec.d, lr=spec.lr, steps=spec.steps,
                        seed=spec.seed, pe=spec.pe, reg_lambda=spec.reg_lambda, eval_samples=spec.eval_samples,
                        eval_every=spec.eval_every, train_eval_samples=spec.train_eval_samples, batch=spec.batch,
-                       threads=spec.threads, device=spec.device, protocol=spec.protocol)
+                       threads=spec.threads, device=spec.device, protocol=spec.protocol,
+                       stop_after=spec.stop_after)
 
 
 def run_one(spec: RunSpec, collect: bool = False) -> Dict:
     """One run in a fresh process: train, save, return the metrics (no history). collect: save into a
     temporary folder and return its files as bytes under "_files" (a Ray worker on another node: the
     driver writes them into its own --out)."""
-    from torch_bridge.checkpoint import save_pretrained
     from torch_bridge.train import train
     from verify.catalogue import get_case
-    from verify.outputs import check_folder_target, staged_folder
-    case = get_case(spec.task)
+    from verify.outputs import check_folder_target
     if spec.out and not collect:  # before training: a run whose folder is taken fails at once
         check_folder_target(spec.out, "--out")
-    result = train(case, train_config(spec))
+    return _record(spec, train(get_case(spec.task), train_config(spec)), collect)
+
+
+def _record(spec: RunSpec, result, collect: bool = False, **extra) -> Dict:
+    """A finished run's log record (no history), its model saved into spec.out (or collected)."""
+    from torch_bridge.checkpoint import save_pretrained
+    from verify.outputs import staged_folder
     metrics = dict(result.metrics)
-    metrics.update(run=spec.name, key=spec.key, spec=spec.identity())
+    metrics.update(run=spec.name, key=spec.key, spec=spec.identity(), **extra)
     if spec.out and collect:
         import shutil
         import tempfile
@@ -113,21 +122,70 @@ def run_one(spec: RunSpec, collect: bool = False) -> Dict:
     return metrics
 
 
+def probe_spec(spec: RunSpec, probe: int) -> RunSpec:
+    """The run `spec` halted at step `probe` (its own model folder beside the full run's)."""
+    stopped = replace(spec, stop_after=probe)
+    return replace(stopped, out=str(Path(spec.out).parent / stopped.folder) if spec.out else None)
+
+
+def race_lrs(specs: Sequence[RunSpec], probe: int) -> List[Dict]:
+    """Choose the lr on a probe, in one process: the runs in `specs` (one configuration at several lrs)
+    train to step `probe` (a multiple of eval_every, so the accuracy compared is each run's own check
+    there), then the one with the best training-bin accuracy (ties: fewer steps, then the larger lr)
+    goes on to its last step: exactly the run run_one(spec) would do. The others stop and are logged as
+    probe_spec(spec, probe) runs; a run that fitted before the probe stopped there anyway. Every record
+    carries lr_probe: the step, each lr's accuracy there, the chosen lr. Test accuracies never enter."""
+    from torch_bridge.train import Training
+    from verify.catalogue import get_case
+    from verify.outputs import check_folder_target
+    case = get_case(specs[0].task)
+    for s in specs:                # before training: a run whose folder is taken fails at once
+        for target in (s.out, probe_spec(s, probe).out):
+            if target:
+                check_folder_target(target, "--out")
+    runs = [Training(case, train_config(s)) for s in specs]
+    for r in runs:
+        r.run_until(probe)
+    best = max(range(len(specs)), key=lambda i: (runs[i].train_acc or 0.0, -runs[i].step, specs[i].lr))
+    info = {"step": probe, "train_acc": {f"{s.lr:g}": r.train_acc for s, r in zip(specs, runs)},
+            "steps": {f"{s.lr:g}": r.step for s, r in zip(specs, runs)}, "chosen": specs[best].lr}
+    records = []
+    for i, (s, r) in enumerate(zip(specs, runs)):
+        if i == best:
+            r.run_until(s.steps)
+            records.append(_record(s, r.result(), lr_probe=info))
+        else:
+            stopped = probe_spec(s, probe) if not r.done else s   # fitted before the probe: a full run
+            records.append(_record(stopped, r.result(), lr_probe=info))
+    return records
+
+
 def failed_record(spec: RunSpec, error: str, kind: str) -> Dict:
     """kind: user (bad input, full or read-only disk), lost (the worker or its node died), internal (a bug)."""
     return {"run": spec.name, "key": spec.key, "task": spec.task, "error": error, "error_kind": kind}
 
 
 def _safe(spec: RunSpec, collect: bool = False) -> Dict:
+    return _guarded(lambda: [run_one(spec, collect=True) if collect else run_one(spec)], [spec])[0]
+
+
+def safe_race(specs: Sequence[RunSpec], probe: int) -> List[Dict]:
+    """race_lrs in a worker process: a failure is recorded for each of its runs."""
+    return _guarded(lambda: race_lrs(specs, probe), specs)
+
+
+def _guarded(work: Callable[[], List[Dict]], specs: Sequence[RunSpec]) -> List[Dict]:
+    def failed(error: str, kind: str) -> List[Dict]:
+        return [failed_record(s, error, kind) for s in specs]
     try:
-        return run_one(spec, collect=True) if collect else run_one(spec)
+        return work()
     except UserError as ex:
-        return failed_record(spec, ex.render(), "user")
+        return failed(ex.render(), "user")
     except OSError as ex:  # a full or read-only disk is the machine's problem, not a bug
         from verify.outputs import ENVIRONMENT_ERRNOS
-        return failed_record(spec, f"{type(ex).__name__}: {ex}", "user" if ex.errno in ENVIRONMENT_ERRNOS else "internal")
+        return failed(f"{type(ex).__name__}: {ex}", "user" if ex.errno in ENVIRONMENT_ERRNOS else "internal")
     except Exception as ex:  # a crashed run is reported (a bug: the command exits 70), the sweep goes on
-        return failed_record(spec, f"{type(ex).__name__}: {ex}", "internal")
+        return failed(f"{type(ex).__name__}: {ex}", "internal")
 
 
 def deliver(spec: RunSpec, record: Dict) -> Dict:

@@ -56,6 +56,7 @@ class TrainConfig:
     length_groups: int = 4         # a step's batch is run as this many groups of similar length (same gradient)
     protocol: str = MEMBERSHIP     # languages: prefix membership, or next_symbol (torch_bridge.data)
     device: str = "cpu"            # cpu | cuda | auto (cuda when torch sees one)
+    stop_after: Optional[int] = None   # halt at this step, the lr schedule still that of `steps` (an lr probe)
 
     def __post_init__(self):
         if self.pe not in POSITION_ENCODINGS:
@@ -71,6 +72,11 @@ class TrainConfig:
             raise UserError("length_groups must be at least 1")
         if self.device not in DEVICES:
             raise UserError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.stop_after is not None and not (1 <= self.stop_after <= self.steps
+                                                and self.stop_after % self.eval_every == 0):
+            # a multiple of eval_every: the accuracy a stopped run reports is its own check at that step
+            raise UserError(f"stop_after must be a multiple of eval_every ({self.eval_every}) between 1 and "
+                            f"--steps {self.steps}, not {self.stop_after}")
 
 
 
@@ -215,46 +221,82 @@ def measure_step_seconds(case: Case, cfg: TrainConfig, steps: int = 4, warmup: i
     return (clock() - t0) / steps
 
 
+class Training:
+    """One run of the paper's training that can pause at any step and go on: run_until(step), then
+    result(). bench/reproduce.py trains one seed at each candidate lr to a probe step and continues only
+    the best, which is then exactly the run train() does (no global random state is touched between
+    steps: batches and offsets come from the run's own numpy generator, and the model has no dropout)."""
+
+    def __init__(self, case: Case, cfg: TrainConfig,
+                 on_step: Optional[Callable[[int, int, float, Optional[float]], None]] = None,
+                 paper_size: bool = True):
+        t0 = time.perf_counter()
+        self.cfg, self.on_step = cfg, on_step
+        self.case, self.data, self.n_positions, rng = _setup(case, cfg, paper_size)
+        self.stepper = _Stepper(cfg, self.data, self.n_positions, rng)
+        self.check_rng = np.random.default_rng(cfg.seed + 10_000)
+        self.history, self.step, self.loss = [], 0, None
+        self.train_s, self.eval_s = time.perf_counter() - t0, 0.0   # this run's own time, not a paused one's
+
+    @property
+    def done(self) -> bool:
+        """At its last step, or fitted (early stop)."""
+        return self.step >= self.cfg.steps or self.train_acc == 100.0
+
+    @property
+    def train_acc(self) -> Optional[float]:
+        """The latest early-stop check's accuracy on the training bin (None before the first)."""
+        return self.history[-1]["train_acc"] if self.history else None
+
+    def run_until(self, stop: int) -> None:
+        cfg, model = self.cfg, self.stepper.model
+        lo, hi = cfg.train_bin
+        t0 = time.perf_counter()
+        while not self.done and self.step < stop:
+            self.step += 1
+            loss = self.stepper.step()
+            acc = None
+            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                te = time.perf_counter()
+                acc = accuracy(model, self.data, self.check_rng, cfg.train_eval_samples, lo, hi)
+                self.eval_s += time.perf_counter() - te
+                self.history.append({"step": self.step, "loss": float(loss), "train_acc": acc})
+            if self.on_step:
+                self.on_step(self.step, cfg.steps, float(loss), acc)
+        self.train_s += time.perf_counter() - t0
+
+    def result(self) -> TrainResult:
+        """The test bins, measured now, and the model on the CPU (whatever --device trained it)."""
+        cfg, data, model = self.cfg, self.data, self.stepper.model
+        t0 = time.perf_counter()
+        test_rng = np.random.default_rng(cfg.seed + 20_000)
+        acc = {bin_key(b): accuracy(model, data, test_rng, cfg.eval_samples, *b) for b in cfg.test_bins}
+        final_train = self.train_acc
+        model = model.cpu().eval()
+        test_s = time.perf_counter() - t0
+        metrics = {
+            "task": self.case.name, "protocol": cfg.protocol if data.is_language else None,
+            "vocab_size": self.case.extra.get("vocab_size"), "encoding": encoding_name(cfg.pe, cfg.reg_lambda),
+            "format": self.case.format,
+            "config": {**asdict(cfg), "n_positions": self.n_positions}, "device": str(self.stepper.device),
+            "steps_run": self.step, "stopped_early": final_train == 100.0 and self.step < cfg.steps,
+            "train_fit": final_train == 100.0, "train_acc": final_train,
+            "bins": [list(b) for b in cfg.test_bins], **acc,
+            "positional_penalty": float(model.positional_penalty().detach()),
+            "history": self.history, "wall_s": round(self.train_s + test_s, 2),
+            # where the time went: the early-stop checks inside the training loop, the final test bins after it
+            "early_stop_eval_s": round(self.eval_s, 2), "test_eval_s": round(test_s, 2),
+            "head": model.config.head,
+        }
+        return TrainResult(model, metrics)
+
+
 def train(case: Case, cfg: TrainConfig, on_step: Optional[Callable[[int, int, float, Optional[float]], None]] = None,
           paper_size: bool = True) -> TrainResult:
     """Train one model on one case; `on_step(step, total, loss, train_acc or None)` reports progress.
     paper_size: train on the paper's task size where the catalogue keeps a smaller one (training_case).
-    Returns the model on the CPU (whatever --device trained it)."""
-    t0 = time.perf_counter()
-    case, data, n_positions, rng = _setup(case, cfg, paper_size)
-    stepper = _Stepper(cfg, data, n_positions, rng)
-    model = stepper.model
-    lo, hi = cfg.train_bin
-    check_rng = np.random.default_rng(cfg.seed + 10_000)
-    history, train_acc, step = [], None, 0
-    eval_s = 0.0
-    for step in range(1, cfg.steps + 1):
-        loss = stepper.step()
-        train_acc = None
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            te = time.perf_counter()
-            train_acc = accuracy(model, data, check_rng, cfg.train_eval_samples, lo, hi)
-            eval_s += time.perf_counter() - te
-            history.append({"step": step, "loss": float(loss), "train_acc": train_acc})
-        if on_step:
-            on_step(step, cfg.steps, float(loss), train_acc)
-        if train_acc == 100.0:
-            break
-    train_s = time.perf_counter() - t0
-    test_rng = np.random.default_rng(cfg.seed + 20_000)
-    acc = {bin_key(b): accuracy(model, data, test_rng, cfg.eval_samples, *b) for b in cfg.test_bins}
-    final_train = history[-1]["train_acc"] if history else None
-    model = model.cpu().eval()
-    metrics = {
-        "task": case.name, "protocol": cfg.protocol if data.is_language else None, "vocab_size": case.extra.get("vocab_size"), "encoding": encoding_name(cfg.pe, cfg.reg_lambda), "format": case.format,
-        "config": {**asdict(cfg), "n_positions": n_positions}, "device": str(stepper.device),
-        "steps_run": step, "stopped_early": final_train == 100.0 and step < cfg.steps,
-        "train_fit": final_train == 100.0, "train_acc": final_train,
-        "bins": [list(b) for b in cfg.test_bins], **acc,
-        "positional_penalty": float(model.positional_penalty().detach()),
-        "history": history, "wall_s": round(time.perf_counter() - t0, 2),
-        # where the time went: the early-stop checks inside the training loop, the final test bins after it
-        "early_stop_eval_s": round(eval_s, 2), "test_eval_s": round(time.perf_counter() - t0 - train_s, 2),
-        "head": model.config.head,
-    }
-    return TrainResult(model, metrics)
+    Stops at cfg.stop_after when set (the schedule stays that of cfg.steps). Returns the model on the
+    CPU (whatever --device trained it)."""
+    run = Training(case, cfg, on_step, paper_size)
+    run.run_until(cfg.stop_after or cfg.steps)
+    return run.result()

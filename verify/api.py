@@ -281,9 +281,9 @@ def prove(target: ProgramLike, spec: Any = None, max_k: int = 3, bound: int = 16
 
 def equiv(first: ProgramLike, second: Optional[ProgramLike] = None, empty: bool = False,
           outputs: Optional[Sequence[str]] = None, mode: str = "last", offset: int = 0,
-          timeout: float = 60.0, work: float = 1.0) -> Verdict:
+          timeout: float = 60.0, work: float = 1.0, log: Optional[Callable[[str], None]] = None) -> Verdict:
     """Are two programs equivalent (the compared outputs at every position of every word)? With
-    empty=True: does `first` accept no word? (`verify equiv`)
+    empty=True: does `first` accept no word? (`verify equiv`; `log` hears each phase)
 
     >>> equiv('alphabet "a" "b"\\naccept = #["a"] > 0', 'alphabet "a" "b"\\naccept = #["a"] >= 1').status
     'holds'
@@ -293,13 +293,13 @@ def equiv(first: ProgramLike, second: Optional[ProgramLike] = None, empty: bool 
     check_mode(mode)
     check_options(timeout=timeout, offset=offset, work=work)
     if empty == (second is not None):
-        raise UserError("give two programs, or one program and empty=True")
+        raise UserError("give two programs, or one program and empty=True (--empty)")
     settings = induction_settings(work, timeout_s=timeout)
     _, a = _target(first)
     if empty:
-        return is_empty(a, mode, offset, (list(outputs) if outputs else ["accept"])[0], settings)
+        return is_empty(a, mode, offset, (list(outputs) if outputs else ["accept"])[0], settings, log=log)
     _, b = _target(second)
-    return equivalent(a, b, mode, offset, list(outputs) if outputs else None, settings)
+    return equivalent(a, b, mode, offset, list(outputs) if outputs else None, settings, log=log)
 
 
 # ----------------------------------------------------------------- compile

@@ -22,6 +22,18 @@ FORMATS = (LANGUAGE, SEQUENCE)
 
 
 @dataclass(frozen=True)
+class NextSymbols:
+    """The next-symbol reference of a LANGUAGE case without a DFA (the counter languages), for the
+    paper's formal-language protocol (torch_bridge.data, next_symbol): a DFA case derives it from its
+    automaton's live states. `live(rng, m, n)` draws (m, n) symbol ids every prefix of which can still
+    become a member; `continuations(ids)` gives, for every prefix length 0..n of such rows, the legal
+    next symbols (m, n+1, k) (those after which a member is still reachable) and whether the prefix is a
+    member (m, n+1), the <eos> target."""
+    live: Callable[[np.random.Generator, int, int], np.ndarray]
+    continuations: Callable[[np.ndarray], Tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
 class Case:
     name: str                      # the key in paper_results.csv where the paper has one
     family: str                    # algorithmic / formal / counter / user
@@ -64,6 +76,7 @@ class Case:
     # `verify check` adds them to the generic ones it derives (verify/checking.py, `families`).
     # A draw may return fewer rows than asked (e.g. none at a length where the family has no member).
     families: Tuple[Tuple[str, Callable[[np.random.Generator, int, int], object]], ...] = ()
+    next_symbols: Optional[NextSymbols] = None     # LANGUAGE cases without a DFA reference (see NextSymbols)
 
     @property
     def paper_key(self) -> str:

@@ -26,22 +26,13 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Exit 0: equivalent (or empty) for all lengths; 1: a distinguishing (or accepted) word; 3: unknown."""
-        from verify.problems import UserError
-        from verify.smt.cli_support import check_mode, check_options, exit_code, render, status_line
-        from verify.smt.equiv import empty as is_empty, equivalent
-        from verify.smt.cli_support import induction_settings
-        check_mode(mode)
-        check_options(timeout=timeout, offset=offset, work=work)
-        if empty == (second is not None):
-            raise UserError("give two programs, or one program and --empty")
-        settings = induction_settings(work, timeout_s=timeout)
-        _, a = load_target(first)
+        from verify.api import equiv
+        from verify.smt.cli_support import exit_code, render, status_line
+        a = load_target(first)[1]
+        b = load_target(second)[1] if second is not None else None
         with status_line("deciding", json_out) as say:
-            if empty:
-                v = is_empty(a, mode, offset, (output or ["accept"])[0], settings, log=say)
-            else:
-                _, b = load_target(second)
-                v = equivalent(a, b, mode, offset, output or None, settings, log=say)
+            v = equiv(a, b, empty=empty, outputs=output, mode=mode, offset=offset, timeout=timeout, work=work,
+                      log=say)
         if json_out:
             emit_json(v.as_dict())
         else:

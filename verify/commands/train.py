@@ -111,6 +111,24 @@ def check_device(device: str) -> None:
         raise UserError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
 
 
+PROTOCOL_HELP = ("languages: membership (a per-position membership bit) | next_symbol (the paper's formal-language "
+                 "protocol: the set of legal next symbols and <eos>)")
+
+
+def check_protocol(protocol: str, cases) -> None:
+    """--protocol, before torch: next_symbol only for languages with a next-symbol reference."""
+    from torch_bridge.data import PROTOCOLS, has_next_symbols
+    if protocol not in PROTOCOLS:
+        raise UserError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if protocol == "next_symbol":
+        for c in cases:
+            if not has_next_symbols(c):
+                raise UserError(f"--protocol next_symbol: case {c.name!r} is "
+                                + ("a sequence task (the protocol is for languages)" if c.format != "language"
+                                   else "a language without a DFA or next-symbol reference")
+                                + "; use --protocol membership")
+
+
 def check_train_folder(target: Path, overwrite: bool) -> None:
     """--out of `train`: missing or empty; with --overwrite also an earlier run's folder (it holds a
     metrics.json), replaced only once the new run is saved. Anything else is never replaced."""
@@ -152,6 +170,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default out/train/<run>)"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace --out when it holds an earlier run"),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda | auto (cuda when torch sees one)"),
+        protocol: str = typer.Option("membership", "--protocol", help=PROTOCOL_HELP),
         json_out: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     ):
         """Train GPT-2 on a case (AdamW, linear decay, random position offsets, early stop) and save a
@@ -161,14 +180,16 @@ def register(app: typer.Typer) -> None:
         check_training_flags(layers, heads, d, lr, steps, seed, reg_lambda, batch, eval_samples, threads)
         check_device(device)
         the_case = get_case(case)
+        check_protocol(protocol, [the_case])
         need_torch()
         from torch_bridge.checkpoint import save_pretrained
         from torch_bridge.train import TrainConfig, encoding_name, resolve_device, train
         cfg = TrainConfig(layers=layers, heads=heads, d=d, lr=lr, steps=steps, seed=seed, pe=pe,
                           reg_lambda=reg_lambda, batch=batch, eval_samples=eval_samples, threads=threads,
-                          device=device)
+                          device=device, protocol=protocol)
         refuse_oversized_training(the_case, layers, heads, d, batch, pe)
-        name = f"{case}-{encoding_name(pe, reg_lambda)}-L{layers}H{heads}d{d}-lr{lr:g}-s{seed}"
+        stem = case if protocol == "membership" else f"{case}-next"      # as the sweep names runs
+        name = f"{stem}-{encoding_name(pe, reg_lambda)}-L{layers}H{heads}d{d}-lr{lr:g}-s{seed}"
         target = out or Path("out") / "train" / name
         check_train_folder(target, overwrite)  # before training: a bad --out must not cost the run
         resolve_device(device)
@@ -191,7 +212,8 @@ def register(app: typer.Typer) -> None:
             emit_json({k: v for k, v in m.items() if k != "history"})
             return
         c = console()
-        c.print(f"[bold]{case}[/] {m['encoding']}: {m['steps_run']} steps, train-bin accuracy "
+        proto = f" ({m['protocol'].replace('_', '-')} protocol)" if m.get("protocol") else ""
+        c.print(f"[bold]{case}[/] {m['encoding']}{proto}: {m['steps_run']} steps, train-bin accuracy "
                 f"{m['train_acc']}%{' (early stop)' if m['stopped_early'] else ''}, {m['wall_s']} s")
         for b in m["bins"]:
             c.print(f"  inputs {b[0]:>3}–{b[1]:<3}  exact match {m[f'acc_{b[0]}_{b[1]}']:.2f}%")
@@ -216,6 +238,7 @@ def register(app: typer.Typer) -> None:
         gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help="Ray: GPUs per run (fractions share one)"),
         retries: int = typer.Option(1, "--retries", help="Ray: retries of a run whose worker or node died"),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda | auto, for every run"),
+        protocol: str = typer.Option("membership", "--protocol", help=PROTOCOL_HELP),
         out: Path = typer.Option(Path("out/sweep"), "--out"),
         resume: bool = typer.Option(False, "--resume", help="continue the sweep in --out: skip its finished runs "
                                                             "(same full configuration), merge the results"),
@@ -246,6 +269,7 @@ def register(app: typer.Typer) -> None:
         if backend not in ("local", "ray"):
             raise UserError(f"--backend must be local or ray, not {backend!r}")
         check_device(device)
+        check_protocol(protocol, the_cases)
         require_finite("--cpus-per-run", cpus_per_run, 0.0, 1024.0, strict_lo=True)
         require_finite("--gpus-per-run", gpus_per_run, 0.0, 64.0)
         require_range("--retries", retries, 0, 100)
@@ -277,7 +301,7 @@ def register(app: typer.Typer) -> None:
             resolve_device(device)  # --device cuda without one: refused here, not in every run
         specs = grid(cases, pes, grid_values["layers"], grid_values["heads"], grid_values["d"], grid_values["lr"],
                      range(seeds), steps, reg_lambda, eval_samples, str(out), device=device,
-                     threads=max(1, int(cpus_per_run)))
+                     threads=max(1, int(cpus_per_run)), protocol=protocol)
         if not specs:
             raise UserError("the grid is empty (check that d is divisible by heads)")
         todo, skipped = plan(specs, out, resume and not overwrite)
