@@ -139,7 +139,8 @@ def main() -> None:
                     args.resume)
     est = estimate([r[0] for r in races] + [replace(s, steps=probe) for r in races for s in r[1:]] + proxy,
                    measure_steps=3)
-    wall_h = est.cpu_s / 3600 / max(1, min(args.workers, os.cpu_count() or 1))
+    used = max(1, min(args.workers, os.cpu_count() or 1))           # workers that run at once here
+    wall_h = est.cpu_s / 3600 / used
     print(f"estimate: {len(races)} lr races (seed 0 at {len(LRS)} lrs) and {len(proxy)} later-seed runs to do, "
           f"of {len(groups)} and {later} ({len(groups)} task × protocol × encoding groups); at most "
           f"{est.cpu_s / 3600:.1f} CPU-hours ≈ {wall_h:.1f} h on {args.workers} workers (every run to its last "
@@ -150,7 +151,7 @@ def main() -> None:
     known = expected_runs(races, proxy, chosen, spec, probe, args.seeds, committed_runs(args.device))
     if known is not None:
         exp = estimate(known, measure_steps=3) if known else None
-        wall_h = (exp.cpu_s if exp else 0.0) / 3600 / max(1, min(args.workers, os.cpu_count() or 1))
+        wall_h = (exp.cpu_s if exp else 0.0) / 3600 / used
         print(f"expected: {wall_h:.2f} h on {args.workers} workers, from the steps these {len(known)} runs took in "
               f"{COMMITTED.relative_to(ROOT)} (same keys, trained on a CPU)", flush=True)
     if args.dry_run:
@@ -167,17 +168,17 @@ def main() -> None:
         remove_leftovers(todo)
         return todo
 
-    run_pipelined(out, races, groups, args.workers, seeds_after, probe)
+    run_pipelined(out, races, groups, args.workers, seeds_after, probe, chosen)
     print(f"wall time {time.perf_counter() - t0:.0f} s", flush=True)
     write_table(out, args)
 
 
-def run_pipelined(out: Path, races, groups, workers: int, seeds_after, probe: int) -> None:
+def run_pipelined(out: Path, races, groups, workers: int, seeds_after, probe: int, chosen) -> None:
     """Every group's lr race (seed 0 at each lr, torch_bridge.sweep.race_lrs, one job); as soon as a
     group's race is logged its later seeds, at the chosen lr, go to the front of the queue, so the
     workers never wait for the slowest group and a sweep stopped early leaves whole groups rather than
     many half-done ones. At most `workers` jobs are in flight. Every finished run is appended to
-    OUT/runs.jsonl at once (write_results)."""
+    OUT/runs.jsonl at once (write_results). `chosen`: the lrs of the races OUT already held (--resume)."""
     import multiprocessing as mp
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -191,8 +192,7 @@ def run_pipelined(out: Path, races, groups, workers: int, seeds_after, probe: in
         print(f"  [{n[0]}/{total[0]}] {r['run']}: {accs} (steps {r.get('steps_run')}, fit {r.get('train_fit')}, "
               f"{r.get('wall_s')} s, {r.get('device')})", flush=True)
 
-    def release(g):
-        lr = choose_lrs(_records(out)).get(g)
+    def release(g, lr):
         if lr is not None:              # None: the group's race failed, nothing to choose from
             todo = seeds_after(g, lr)
             later.extend(todo)
@@ -213,7 +213,7 @@ def run_pipelined(out: Path, races, groups, workers: int, seeds_after, probe: in
             raced = {_group_of(r[0]) for r in races}
             for g in groups:
                 if g not in raced:      # --resume: the race is already logged
-                    release(g)
+                    release(g, chosen.get(g))
             fill()
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -225,8 +225,8 @@ def run_pipelined(out: Path, races, groups, workers: int, seeds_after, probe: in
                         records = [failed_record(s, f"{type(ex).__name__}: {ex}", "lost") for s in job]
                     for r in records if isinstance(records, list) else [records]:
                         on_done(r)
-                    if len(job) > 1:     # a race: its group's later seeds can go
-                        release(_group_of(job[0]))
+                    if len(job) > 1:     # a race: its group's later seeds can go, at the lr it chose
+                        release(_group_of(job[0]), choose_lrs(records).get(_group_of(job[0])))
                 fill()
     if first or groups:
         write_results(out, launch, on_run=show)
@@ -284,9 +284,9 @@ def _group(r):
 
 def choose_lrs(records):
     """(task, protocol, pe) -> the lr its seed-0 race chose (on the training bin at the probe step), from
-    the races among `records` whose continued run is logged."""
+    the races among `records` whose continued run is logged (failed runs, which have no spec, skipped)."""
     return {_group(r): r["lr_probe"]["chosen"] for r in records
-            if r["spec"]["seed"] == 0 and isinstance(r.get("lr_probe"), dict)
+            if "spec" in r and r["spec"]["seed"] == 0 and isinstance(r.get("lr_probe"), dict)
             and r["spec"]["lr"] == r["lr_probe"]["chosen"] and not r["spec"].get("stop_after")}
 
 

@@ -58,25 +58,33 @@ def _pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (cum <= (u * cum[:, -1])[:, None]).sum(axis=1).clip(max=weights.shape[1] - 1)
 
 
+def constrained_walk(k: int, start: Callable[[int], np.ndarray],
+                     allowed: Callable[[np.ndarray, int, int], np.ndarray],
+                     advance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> MemberFn:
+    """Random walks, a random preference per row (row_weights), that take at step i of n only the symbols
+    `allowed(state, i, n)` marks ((m, k) booleans); the state starts as `start(m)` and moves by
+    `advance(state, symbols)`."""
+    def members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+        w = row_weights(rng, m, k)
+        u = rng.random((n, m))
+        state = start(m)
+        out = np.empty((n, m), dtype=np.int64)
+        for i in range(n):
+            sym = _pick(allowed(state, i, n) * w, u[i])
+            out[i] = sym
+            state = advance(state, sym)
+        return out.T.copy()
+
+    return members
+
+
 def automaton_members(automaton: Automaton) -> MemberFn:
     """Random walks that never leave the live states: every prefix can still become a member."""
     delta, _, start = automaton.tables()
     delta = delta[:, :-1]
     allowed = live_states(automaton)[delta]          # (states, k): symbols that keep the walk live
-    k = delta.shape[1]
-
-    def members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
-        w = row_weights(rng, m, k)
-        u = rng.random((n, m))
-        state = np.full(m, start)
-        out = np.empty((n, m), dtype=np.int64)
-        for i in range(n):
-            sym = _pick(allowed[state] * w, u[i])
-            out[i] = sym
-            state = delta[state, sym]
-        return out.T.copy()
-
-    return members
+    return constrained_walk(delta.shape[1], lambda m: np.full(m, start), lambda state, i, n: allowed[state],
+                            lambda state, sym: delta[state, sym])
 
 
 def bracket_members(pairs: int, max_depth: Optional[int] = None) -> MemberFn:

@@ -15,8 +15,8 @@ from verify.crasp.builder import (ProgramBuilder, add, and_, count, eq, gt, le, 
                                   sym)
 from verify.spec import Automaton, CounterSpec, LinearConstraint
 
-from cases._common import (_pick, block_members, bracket_members, dyck_members, language_sampler,
-                           polish_members, row_weights)
+from cases._common import (block_members, bracket_members, constrained_walk, dyck_members, language_sampler,
+                           polish_members)
 
 C = LinearConstraint.make
 
@@ -148,20 +148,11 @@ def _nonempty(m: int, n: int) -> np.ndarray:
 
 
 def _walk(k: int, legal_after):
-    """Random walks (a random preference per row) that take only symbols `legal_after(state, i, n)`
-    allows, where state is the (m, k) counts so far: every prefix stays live."""
-    def live(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
-        w = row_weights(rng, m, k)
-        u = rng.random((n, m))
-        counts = np.zeros((m, k), dtype=np.int64)
-        out = np.empty((n, m), dtype=np.int64)
-        rows = np.arange(m)
-        for i in range(n):
-            sym = _pick(legal_after(counts, i, n) * w, u[i])
-            out[i] = sym
-            counts[rows, sym] += 1
-        return out.T.copy()
-    return live
+    """Walks that take only the symbols `legal_after(counts, i, n)` allows, counts being the (m, k) symbol
+    counts so far: every prefix stays live."""
+    one_hot = np.eye(k, dtype=np.int64)
+    return constrained_walk(k, lambda m: np.zeros((m, k), dtype=np.int64), legal_after,
+                            lambda counts, sym: counts + one_hot[sym])
 
 
 def bracket_next_symbols(pairs: int) -> NextSymbols:

@@ -84,3 +84,12 @@ def test_smoke_pipeline_resume_and_table(tmp_path):
     assert len((out / "runs.jsonl").read_text().splitlines()) == 12     # nothing trained again
     fresh = _run("--smoke", "--tasks", "bin_majority", "--out", str(out), cwd=tmp_path)
     assert fresh.returncode != 0 and "--resume" in fresh.stderr and "Traceback" not in fresh.stderr
+
+
+def test_a_failed_race_releases_no_seeds():
+    """A race whose worker failed logs records without a spec: no lr is chosen from them (so its group's
+    later seeds are not queued), and nothing crashes on them."""
+    from torch_bridge.sweep import RunSpec, failed_record
+    rep = _module()
+    race = [RunSpec("tomita1", "ape", 1, 1, 8, lr, 0, 5) for lr in rep.LRS]
+    assert rep.choose_lrs([failed_record(s, "OSError: disk full", "user") for s in race]) == {}

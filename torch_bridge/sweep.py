@@ -139,10 +139,10 @@ def race_lrs(specs: Sequence[RunSpec], probe: int) -> List[Dict]:
     from verify.catalogue import get_case
     from verify.outputs import check_folder_target
     case = get_case(specs[0].task)
-    for s in specs:                # before training: a run whose folder is taken fails at once
-        for target in (s.out, probe_spec(s, probe).out):
-            if target:
-                check_folder_target(target, "--out")
+    stopped = [probe_spec(s, probe) for s in specs]
+    for target in [s.out for s in (*specs, *stopped)]:   # before training: a taken folder fails at once
+        if target:
+            check_folder_target(target, "--out")
     runs = [Training(case, train_config(s)) for s in specs]
     for r in runs:
         r.run_until(probe)
@@ -150,13 +150,11 @@ def race_lrs(specs: Sequence[RunSpec], probe: int) -> List[Dict]:
     info = {"step": probe, "train_acc": {f"{s.lr:g}": r.train_acc for s, r in zip(specs, runs)},
             "steps": {f"{s.lr:g}": r.step for s, r in zip(specs, runs)}, "chosen": specs[best].lr}
     records = []
-    for i, (s, r) in enumerate(zip(specs, runs)):
+    for i, (s, halted, r) in enumerate(zip(specs, stopped, runs)):
         if i == best:
             r.run_until(s.steps)
-            records.append(_record(s, r.result(), lr_probe=info))
-        else:
-            stopped = probe_spec(s, probe) if not r.done else s   # fitted before the probe: a full run
-            records.append(_record(stopped, r.result(), lr_probe=info))
+        # a run that fitted before the probe is complete: logged as the full run
+        records.append(_record(s if i == best or r.done else halted, r.result(), lr_probe=info))
     return records
 
 

@@ -235,7 +235,7 @@ class Training:
         self.case, self.data, self.n_positions, rng = _setup(case, cfg, paper_size)
         self.stepper = _Stepper(cfg, self.data, self.n_positions, rng)
         self.check_rng = np.random.default_rng(cfg.seed + 10_000)
-        self.history, self.step, self.loss = [], 0, None
+        self.history, self.step = [], 0
         self.train_s, self.eval_s = time.perf_counter() - t0, 0.0   # this run's own time, not a paused one's
 
     @property
