@@ -53,24 +53,96 @@ def live_states(automaton: Automaton) -> np.ndarray:
 
 def _pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse-CDF choice per row among non-negative weights (m, k); u uniform in [0, 1) per row.
-    A row of zeros picks symbol 0."""
+    A row of zeros picks symbol k - 1."""
     cum = weights.cumsum(axis=1)
-    return (cum <= (u * cum[:, -1])[:, None]).sum(axis=1).clip(max=weights.shape[1] - 1)
+    return np.minimum((cum <= (u * cum[:, -1])[:, None]).sum(axis=1), weights.shape[1] - 1)
+
+
+# ------------------------------------------------------------------ walks without a step per position
+# A constrained walk's choice at step i depends on the state reached, so it looks sequential; but every row's
+# choice under every allowed-set at every step can be tabulated at once (the same floats `_pick` computes),
+# leaving one table lookup a step; and where the states are few (a DFA's, a counter's values 0..n) the path
+# through the tables is a prefix composition of the per-step state maps: log₂ n rounds of doubling instead of
+# n steps. The walks are the same, bit for bit (tests/test_cases_references.py pins their hashes).
+MASK_BITS = 7               # alphabets up to this size tabulate every allowed-set (2^k of them)
+WALK_CELLS = 1 << 22        # steps × rows × allowed-sets a table may hold (else `_pick` a step)
+DOUBLING_CELLS = 1 << 17    # steps × rows × states × log₂ steps composed by doubling (else a lookup a step)
+
+
+def _masked_picks(w: np.ndarray, u: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """picks[i, r, c] = _pick(masks[c] * w[r], u[i, r]) for every mask c (C, k), every step i and row r."""
+    k = masks.shape[1]
+    cum = (masks[None, :, :] * w[:, None, :]).cumsum(axis=2)         # (m, C, k): each row's masked CDF
+    thresholds = u[:, :, None] * cum[None, :, :, -1]                    # (n, m, C)
+    picks = np.zeros(thresholds.shape, dtype=np.int64)
+    for j in range(k):                                                  # how many cum values are <= it
+        picks += cum[None, :, :, j] <= thresholds
+    return np.minimum(picks, k - 1, out=picks)
+
+
+def _bits(codes: np.ndarray, k: int) -> np.ndarray:
+    """The masks (len(codes), k) whose bit j is symbol j."""
+    return (np.asarray(codes)[:, None] >> np.arange(k)) & 1 == 1
+
+
+def table_walk(w: np.ndarray, u: np.ndarray, masks: np.ndarray, move: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The walk `constrained_walk` takes — symbol at step i of row r: _pick(masks[i, state] * w[r], u[i, r]) —
+    on a finite state space: masks (n or 1, S, k) the symbols allowed in each state at each step, move (S, k)
+    the state after each symbol, start (m,) the first states. Returns (m, n) symbols."""
+    n, m = u.shape
+    S, k = move.shape
+    if n == 0:
+        return np.empty((m, 0), dtype=np.int64)
+    code = masks.reshape(-1, k) @ (1 << np.arange(k, dtype=np.int64))
+    seen = np.zeros(1 << k, dtype=bool)            # the allowed-sets that occur, numbered in code order
+    seen[code] = True
+    codes = np.flatnonzero(seen)
+    combo = (np.cumsum(seen) - 1)[code].reshape(masks.shape[:2])         # (n or 1, S): which allowed-set
+    picks = _masked_picks(w, u, _bits(codes, k))                         # (n, m, C)
+    if n * m * S * max(1, (n - 1).bit_length()) <= DOUBLING_CELLS:
+        sym = np.take_along_axis(picks, np.broadcast_to(combo[:, None, :], (n, m, S)), axis=2)   # (n, m, S)
+        F = move[np.arange(S), sym]          # F[i] becomes the map nxt[i] ∘ … ∘ nxt[0] (Hillis–Steele scan)
+        d = 1
+        while d < n:
+            F[d:] = np.take_along_axis(F[d:], F[:-d], axis=2)
+            d *= 2
+        state = np.empty((n, m), dtype=np.int64)                         # the state before each step
+        state[0] = start
+        state[1:] = np.take_along_axis(F[:-1], np.broadcast_to(start[None, :, None], (n - 1, m, 1)), axis=2)[..., 0]
+        return np.take_along_axis(sym, state[..., None], axis=2)[..., 0].T.copy()
+    rows, state, out = np.arange(m), start, np.empty((n, m), dtype=np.int64)
+    per_step = combo.shape[0] > 1
+    for i in range(n):
+        sym = picks[i, rows, combo[i if per_step else 0, state]]
+        out[i] = sym
+        state = move[state, sym]
+    return out.T.copy()
 
 
 def constrained_walk(k: int, start: Callable[[int], np.ndarray],
                      allowed: Callable[[np.ndarray, int, int], np.ndarray],
-                     advance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> MemberFn:
+                     advance: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                     table: Optional[Callable[[int], Tuple[np.ndarray, np.ndarray, int]]] = None) -> MemberFn:
     """Random walks, a random preference per row (row_weights), that take at step i of n only the symbols
     `allowed(state, i, n)` marks ((m, k) booleans); the state starts as `start(m)` and moves by
-    `advance(state, symbols)`."""
+    `advance(state, symbols)`. `table(n)`, where the states reachable in n steps are few, gives them as a
+    finite machine (masks (n or 1, S, k), move (S, k), the start's index): the same walk by `table_walk`.
+    Otherwise each step looks its choice up in a table of every allowed-set's (small alphabets)."""
+    powers = 1 << np.arange(k, dtype=np.int64)
+
     def members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
         w = row_weights(rng, m, k)
         u = rng.random((n, m))
-        state = start(m)
+        if table is not None:
+            masks, move, first = table(n)
+            return table_walk(w, u, masks, move, np.full(m, first, dtype=np.int64))
+        lookup = _masked_picks(w, u, _bits(np.arange(1 << k), k)) if k <= MASK_BITS and \
+            n * m << k <= WALK_CELLS else None
+        rows, state = np.arange(m), start(m)
         out = np.empty((n, m), dtype=np.int64)
         for i in range(n):
-            sym = _pick(allowed(state, i, n) * w, u[i])
+            mask = allowed(state, i, n)
+            sym = lookup[i, rows, mask @ powers] if lookup is not None else _pick(mask * w, u[i])
             out[i] = sym
             state = advance(state, sym)
         return out.T.copy()
@@ -84,7 +156,20 @@ def automaton_members(automaton: Automaton) -> MemberFn:
     delta = delta[:, :-1]
     allowed = live_states(automaton)[delta]          # (states, k): symbols that keep the walk live
     return constrained_walk(delta.shape[1], lambda m: np.full(m, start), lambda state, i, n: allowed[state],
-                            lambda state, sym: delta[state, sym])
+                            lambda state, sym: delta[state, sym], table=lambda n: (allowed[None], delta, start))
+
+
+def _counter_table(n: int, pairs: int, cap: int):
+    """bracket_members' walk as a finite machine: states h + 1 for h in -1 … H (H = min(n, cap): an open
+    bracket needs h < n − i − 1 and h < cap; a forced close at h = 0 on the last step reaches −1)."""
+    H = min(n, cap)
+    h = np.arange(-1, H + 1)
+    left = n - np.arange(n) - 1                                          # symbols after step i
+    masks = np.empty((n, H + 2, 2), dtype=bool)
+    masks[:, :, 0] = (h[None, :] < left[:, None]) & (h[None, :] < cap)
+    masks[:, :, 1] = h[None, :] > 0
+    move = np.stack([np.minimum(np.arange(1, H + 3), H + 1), np.maximum(np.arange(-1, H + 1), 0)], axis=1)
+    return masks, move, 1
 
 
 def bracket_members(pairs: int, max_depth: Optional[int] = None) -> MemberFn:
@@ -94,26 +179,20 @@ def bracket_members(pairs: int, max_depth: Optional[int] = None) -> MemberFn:
     k = 2 * pairs
     cap = max_depth if max_depth is not None else 1 << 62
 
-    def members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
-        w = row_weights(rng, m, k)
-        u = rng.random((n, m))
-        rows = np.arange(m)
-        h = np.zeros((m, pairs), dtype=np.int64)
-        total = np.zeros(m, dtype=np.int64)
-        allowed = np.empty((m, k), dtype=bool)
-        out = np.empty((n, m), dtype=np.int64)
-        for i in range(n):
-            left = n - i - 1                      # symbols after this one
-            allowed[:, 0::2] = ((total < left) & (total < cap))[:, None]
-            allowed[:, 1::2] = h > 0
-            sym = _pick(allowed * w, u[i])
-            out[i] = sym
-            step = 1 - 2 * (sym & 1)
-            h[rows, sym >> 1] += step
-            total += step
-        return out.T.copy()
+    def allowed(h, i, n):
+        total = h.sum(axis=1)
+        out = np.empty((len(h), k), dtype=bool)
+        out[:, 0::2] = ((total < n - i - 1) & (total < cap))[:, None]
+        out[:, 1::2] = h > 0
+        return out
 
-    return members
+    def advance(h, sym):
+        h = h.copy()
+        h[np.arange(len(h)), sym >> 1] += 1 - 2 * (sym & 1)
+        return h
+
+    table = (lambda n: _counter_table(n, pairs, cap)) if pairs == 1 and cap >= 1 else None
+    return constrained_walk(k, lambda m: np.zeros((m, pairs), dtype=np.int64), allowed, advance, table)
 
 
 def dyck_members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
@@ -158,22 +237,20 @@ def polish_members(arities: Sequence[int]) -> MemberFn:
     ar = np.asarray(arities, dtype=np.int64)
     k = len(ar)
 
-    def members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
-        w = row_weights(rng, m, k)
-        u = rng.random((n, m))
-        rows = np.arange(m)
-        r = np.ones(m, dtype=np.int64)
-        out = np.empty((n, m), dtype=np.int64)
-        for i in range(n):
-            left = n - i - 1
-            new_r = r[:, None] + (ar - 1)[None, :]
-            allowed = (new_r == 0) if left == 0 else (new_r >= 1) & (new_r <= left)
-            sym = _pick(allowed * w, u[i])
-            out[i] = sym
-            r = np.maximum(new_r[rows, sym], 1)
-        return out.T.copy()
+    def allowed(r, i, n):
+        new_r = r[:, None] + (ar - 1)[None, :]
+        return (new_r == 0) if i == n - 1 else (new_r >= 1) & (new_r <= n - i - 1)
 
-    return members
+    def table(n):
+        """States r = 1 … n + max arity (a forced pick on the last step may pass n)."""
+        r = np.arange(n + int(ar.max(initial=0)) + 2)
+        new_r = r[:, None] + (ar - 1)[None, :]                           # (S, k)
+        left = (n - np.arange(n) - 1)[:, None, None]
+        masks = np.where(left == 0, new_r[None] == 0, (new_r[None] >= 1) & (new_r[None] <= left))
+        return masks, np.clip(new_r, 1, len(r) - 1), 1
+
+    return constrained_walk(k, lambda m: np.ones(m, dtype=np.int64), allowed,
+                            lambda r, sym: np.maximum(r + (ar - 1)[sym], 1), table)
 
 
 def language_sampler(alphabet_size: int, members: MemberFn, mix: Sequence[float] = (0.35, 0.25, 0.2, 0.2)

@@ -13,6 +13,7 @@ from verify.crasp.builder import (ProgramBuilder, and_, count, eq, gt, not_, or_
 
 from cases._common import (BOS, EOS, SEP, as_tokens, sequence_alphabet, shuffled_counts,
                            untied_counts)
+from cases._sequence_specs import interleave_spec, majority_spec
 
 INTERLEAVE_NOPE = ("Cited: the paper's NoPE label (program_found = no). The strands are defined by "
                    "position residues mod 3, which plain C-RASP cannot see (the kind of periodicity "
@@ -188,6 +189,10 @@ CASES = [
          answer=bin_majority_answer, valid_input=bin_majority_valid, sampler=bin_majority_sampler,
          families=(("boundary counts", bin_majority_boundary),),
          program=bin_majority_program,
+         spec=majority_spec(sequence_alphabet(("0", "1"), ("0", "1")), ("0", "1"), bin_majority_answer,
+                            bin_majority_valid, bin_majority_sampler),
+         # the paper group's later training code ends this answer without <eos> (torch_bridge.task_adapter)
+         extra={"paper_answer_eos": False},
          notes=("Plain C-RASP. Sampler as in the paper: the number of zeros uniform over 0..n except "
                 "a tie, then shuffled.")),
     Case(name="majority", family="algorithmic", format=SEQUENCE,
@@ -196,6 +201,8 @@ CASES = [
          answer=majority_answer, valid_input=majority_valid, sampler=majority_sampler,
          families=(("boundary counts", majority_boundary),),
          program=majority_program,
+         spec=majority_spec(sequence_alphabet(LETTERS, LETTERS), LETTERS, majority_answer, majority_valid,
+                            majority_sampler),
          notes=("Plain C-RASP with 26·25 comparisons: next x at the separator iff #x > #y for every "
                 "other letter y. Inputs whose most frequent letter is not unique are outside the task.")),
     Case(name="bin_majority_interleave", family="algorithmic", format=SEQUENCE,
@@ -204,6 +211,8 @@ CASES = [
          answer=interleave_answer, valid_input=interleave_valid, sampler=interleave_sampler,
          families=(("boundary counts", interleave_boundary),),
          program=interleave_program, expected_nope=False, nope_reason=INTERLEAVE_NOPE,
+         spec=interleave_spec(sequence_alphabet(("0", "1"), ("0", "1")), STRANDS, interleave_answer,
+                              interleave_valid, interleave_sampler),
          length_multiple=STRANDS, min_len=STRANDS, max_input_len=48,
          notes=("As in the paper's code: strand k holds input symbols k, k+3, k+6, ... (0-based), every "
                 "strand has no tie, and the answer lists the strands' majorities in order. Input length "

@@ -9,6 +9,7 @@ from verify.case import SEQUENCE, Case
 from verify.crasp.builder import (ProgramBuilder, add, and_, count, eq, gt, indicator, ite, sym)
 
 from cases._common import EOS, SEP, as_tokens, ordered_distinct, sequence_alphabet
+from cases._sequence_specs import sort_spec
 from cases.copy import PAPER_VOCAB, vocabulary
 
 SORT_VOCAB = 100             # default: room for the checker to sample up to twice the training length 50
@@ -54,6 +55,7 @@ def make_sort(vocab_size: int = SORT_VOCAB, name: str = "sort") -> Case:
         name=name, family="algorithmic", format=SEQUENCE, alphabet=sequence_alphabet(vocab, vocab),
         input_alphabet=vocab, description="sort: distinct tokens in ascending order",
         answer=answer, valid_input=valid, sampler=sampler, program=sort_program(vocab),
+        spec=sort_spec(sequence_alphabet(vocab, vocab), vocab, answer, valid, sampler),
         families=(("ordered", ordered_distinct(vocab)),),
         max_input_len=min(50, vocab_size // 2),
         notes=(f"Tokens '0'..'{vocab_size - 1}' ordered as integers. The paper draws distinct tokens from "

@@ -17,6 +17,7 @@ from programs import ALPHABET, naive_outputs, programs
 words = st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=9)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(programs(), st.lists(words, min_size=1, max_size=4), st.integers(0, 5))
 def test_interpreter_matches_the_definitions(program, batch, offset):
@@ -26,6 +27,7 @@ def test_interpreter_matches_the_definitions(program, batch, offset):
         assert got == want, (word, offset)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(programs(), st.integers(1, 8), st.integers(1, 6), st.integers(0, 2**32 - 1))
 def test_batches_equal_one_at_a_time(program, n, batch, seed):
@@ -35,6 +37,7 @@ def test_batches_equal_one_at_a_time(program, n, batch, seed):
         assert (prefix_outputs(program, ids[b:b + 1])[0] == together[b]).all()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(programs(), st.integers(1, 8), st.integers(1, 4), st.integers(0, 2**32 - 1))
 def test_int64_and_python_integer_paths_agree(program, n, batch, seed):
@@ -108,3 +111,48 @@ def test_tokenize():
     assert tokenize(["<bos>", "0", "1"], "<bos>01 1") == ["<bos>", "0", "1", "1"]
     with pytest.raises(UserError):
         tokenize(["a"], "ab")
+
+
+def _chunked_values(program, ids, offset, cuts):
+    """Every operation's values over `ids`, evaluated chunk by chunk at the given cut points."""
+    from verify.crasp.interpreter import Chunked
+    run = Chunked(program, ids.shape[1], offset)
+    parts = [run.advance(ids[:, a:b]) for a, b in zip([0, *cuts], [*cuts, ids.shape[1]])]
+    return [np.concatenate([p.value(k) for p in parts], axis=1) for k in range(len(run.line.ops))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(programs(), st.integers(1, 12), st.integers(1, 3), st.integers(0, 5), st.integers(0, 2**32 - 1))
+def test_chunked_evaluation_equals_the_whole_array(program, n, batch, offset, seed):
+    """Chunks with carried prefix state (counts' totals, guarded counts' last source values) give every
+    operation the values one whole-array pass gives, wherever the chunks are cut (chunks of one position,
+    empty chunks, one chunk)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, len(ALPHABET) + 1, size=(batch, n))         # the end marker included
+    whole = evaluate(program, ids, offset)
+    for cuts in ([], list(range(1, n)), sorted(rng.integers(0, n + 1, size=3).tolist())):
+        got = _chunked_values(program, ids, offset, cuts)
+        for k, values in enumerate(got):
+            assert values.tolist() == whole.value(k).tolist(), (k, cuts)
+
+
+def test_catalogue_programs_chunked_equal_whole():
+    """Every catalogue program on a random input of 1,000 positions, in chunks of 1, 7 and 256 positions, and
+    last_values (what `verify run` prints without --trace) at the last position."""
+    from verify.catalogue import all_cases
+    from verify.crasp.interpreter import last_values, straight_line
+    rng = np.random.default_rng(0)
+    for case in all_cases():
+        program = case.build_program()
+        if program is None:
+            continue
+        line = straight_line(program)
+        ids = rng.integers(0, len(line.alphabet), size=(1, 1000))
+        whole = evaluate(line, ids, 3)
+        for step in (1, 7, 256):
+            cuts = list(range(step, 1000, step))
+            got = _chunked_values(line, ids[:, :40] if step == 1 else ids, 3, cuts[:39] if step == 1 else cuts)
+            for k, values in enumerate(got):
+                assert (values == whole.value(k)[:, :values.shape[1]]).all(), (case.name, step, k)
+        last = last_values(line, ids[0], 3, chunk=100)
+        assert all(last[k] == whole.value(k)[0, -1] for k in range(len(line.ops))), case.name

@@ -58,6 +58,7 @@ def test_chains_associate_as_the_grammar_says():
     assert e('-2 * #["a"] * 3 > 0').left == A.Scale(-2, A.Scale(3, n))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(programs())
 def test_print_then_parse_round_trips(program):

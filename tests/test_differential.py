@@ -173,6 +173,7 @@ def random_words(seed, batch, n):
     return np.random.default_rng(seed).integers(0, len(ALPHABET), size=(batch, n))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), st.integers(1, 24), st.integers(1, 3), st.integers(0, 3), st.integers(0, 2 ** 32 - 1))
 def test_every_backend_computes_the_same_values(program, n, batch, offset, seed):
@@ -191,6 +192,7 @@ def all_words(n):
     return np.array(list(itertools.product(range(len(ALPHABET)), repeat=n)), dtype=np.int64)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("base", [10 ** 6, 2 ** 50, 2 ** 62, 2 ** 63, 10 ** 30])
 def test_comparisons_one_unit_from_a_huge_boundary(base):
     """K·#a against j·K + r for r = -1, 0, 1 and every operator, K·#a − K·#b against 0, and a

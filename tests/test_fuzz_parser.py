@@ -119,18 +119,21 @@ def seeded(kind: str):
 
 
 # ---------------------------------------------------------------- fuzzing (4,050 examples, about 30 s)
+@pytest.mark.slow
 @settings(max_examples=800, **FUZZ)
 @given(st.text(max_size=300))
 def test_arbitrary_text_parses_or_fails_with_a_location(text):
     parse_and_run(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=800, **FUZZ)
 @given(st.text(alphabet=F.GRAMMAR_CHARS, max_size=200))
 def test_text_over_the_grammar_characters(text):
     parse_and_run(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, **FUZZ)
 @given(st.binary(max_size=200))
 def test_bytes_through_load_program(tmp_path, data):
@@ -143,24 +146,28 @@ def test_bytes_through_load_program(tmp_path, data):
             assert err.render().startswith(str(path)), err.render()[:600]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **FUZZ)
 @given(grammar_programs(), st.integers(0, 2 ** 16))
 def test_grammar_aware_programs_parse_and_run(text, seed):
     parse_and_run(text, seed)
 
 
+@pytest.mark.slow
 @settings(max_examples=800, **FUZZ)
 @given(seeded("grammar"), st.integers(0, 2 ** 16))
 def test_many_grammar_aware_programs_parse_and_run(text, seed):
     parse_and_run(text, seed)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, **FUZZ)
 @given(seeded("tokens"), st.integers(0, 2 ** 16))
 def test_programs_with_token_mutations(text, seed):
     parse_and_run(text, seed)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, **FUZZ)
 @given(seeded("chars"), st.integers(0, 2 ** 16))
 def test_programs_with_character_mutations(text, seed):
@@ -358,6 +365,7 @@ def test_periodic_limits():
     located(HEAD + three, 2, 10 + three.index("pos % 997"), "least common multiple 996,003,000")
 
 
+@pytest.mark.slow
 def test_program_size_limits():
     lets = "".join(f'let x{i} = #["a"]\n' for i in range(MAX_NODES // 2 + 1))  # 2 nodes per let
     assert f"more than {MAX_NODES:,} operations" in error_of('alphabet "a"\n' + lets + "accept = true")
@@ -383,6 +391,7 @@ def largest_program() -> str:
             f"\naccept = {body} > -{big} and pos % {MAX_MODULUS} in {{0, 7}} and {nested} >= 0\n")
 
 
+@pytest.mark.slow
 def test_a_program_at_every_limit_parses_and_runs_in_bounded_time_and_memory():
     import numpy as np
     text = largest_program()

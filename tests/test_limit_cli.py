@@ -15,6 +15,7 @@ def _write(tmp_path, text, name="p.crasp"):
 DYCK = 'alphabet "(" ")"\nlet open = #["("]\nlet close = #[")"]\nlet dips = #[open < close]\naccept = dips == 0 and open == close\n'
 
 
+@pytest.mark.slow
 def test_compile_json_and_out(tmp_path, capsys):
     src = _write(tmp_path, DYCK)
     out = str(tmp_path / "t.npz")
@@ -22,6 +23,7 @@ def test_compile_json_and_out(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["layers"] == 2 and data["period"] == 1 and data["radius"] == 0
     assert data["limit_transformer"]["status"] == "holds" and data["limit_transformer"]["every_length"]
+    assert data["horizon"] is None and data["every_length"] and data["status_text"] == "holds for every length"
     assert data["float64"]["status"] == "holds" and data["float64"]["horizon"] > 10 ** 6
     assert data["finite"]["agreement"]["status"] == "holds"
     assert 16 * 64 in data["float64"]["evidence"]["checked_long_lengths"]
@@ -35,6 +37,7 @@ def test_compile_json_and_out(tmp_path, capsys):
 GUARDED = 'alphabet "0" "1"\naccept = #["0" @ 0,1,2] < 3\n'
 
 
+@pytest.mark.slow
 def test_compile_separates_limit_float_and_finite(tmp_path, capsys):
     src = _write(tmp_path, GUARDED)
     assert main(["compile", src, "--N", "64"]) == 0
@@ -47,6 +50,9 @@ def test_compile_separates_limit_float_and_finite(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     T = data["limit_transformer"]["exact_horizon"]
     assert data["limit_transformer"]["every_length"] is False and 100 < T < 1000
+    # issue 20: the top level carries the horizon too, never a bare "holds" for a finite claim
+    assert data["status"] == "holds" and data["horizon"] == T and data["every_length"] is False
+    assert data["status_text"] == f"holds up to {T}"
     assert data["float64"]["horizon"] <= T and max(data["float64"]["evidence"]["checked_long_lengths"]) <= T
     assert main(["compile", src, "--N", "64", "--logit-scale", "none", "--hardness", "20"]) == 0
     assert f"HOLDS up to {T:,} (a)" in capsys.readouterr().out
@@ -102,7 +108,32 @@ def test_conditions_command(capsys):
     assert "did you mean sinusoidal" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_compile_out_creates_a_missing_folder(tmp_path, capsys):
     out = tmp_path / "new" / "folder" / "dyck1.npz"
     assert main(["compile", "dyck1", "--N", "16", "--out", str(out)]) == 0
     assert out.is_file()
+
+
+def test_compile_with_a_case_says_whether_the_program_is_right(tmp_path, capsys, monkeypatch):
+    """Theorem 9 is about the program; with a case, compile also says whether the program computes the task:
+    refuted for a wrong program (exit 1, the counterexample), checked without a proof, proved with --prove, and
+    proved again from the proof cache (keyed by the program's content) without --prove."""
+    monkeypatch.setenv("LENGTHGEN_VERIFY_CACHE", str(tmp_path / "cache.json"))
+    assert main(["compile", "examples/tomita3_wrong.crasp", "--case", "tomita3", "--N", "16", "--check-length", "2",
+                 "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "holds"                               # the Limit Transformer computes the program
+    task = data["task"]
+    assert task["case"] == "tomita3" and task["status"] == "refuted"
+    assert task["check"]["counterexample"]["input"] == ["1", "0"]
+    assert main(["compile", "examples/tomita3_wrong.crasp", "--case", "tomita3", "--N", "16", "--check-length",
+                 "2"]) == 1
+    assert "which is wrong for this task" in " ".join(capsys.readouterr().out.split())
+    for args, status in (([], "checked"), (["--prove"], "proved"), ([], "proved")):
+        assert main(["compile", "tomita4", "--N", "16", "--check-length", "2", "--json", *args]) == 0
+        task = json.loads(capsys.readouterr().out)["task"]
+        assert task["status"] == status, (args, task["summary"])
+    assert "proof cache" in task["summary"]
+    assert main(["compile", "examples/tomita4.crasp", "--N", "16", "--prove"]) == 2     # no task to prove against
+    assert "--case" in capsys.readouterr().err

@@ -41,6 +41,7 @@ def test_catalogue_compiles_enough_programs():
     assert len(COMPILED) >= 10 and any(m.radius > 0 for _, m in COMPILED)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,model", COMPILED, ids=[n for n, _ in COMPILED])
 def test_stream_equals_forward(name, model):
     """Every catalogue program: outputs and scores as the dense/banded forward pass, lengths 1..300, offsets 0,

@@ -43,3 +43,26 @@ def test_regularizer_check_can_fail(monkeypatch):
     report = t9.regularizer_boundedness()
     assert {v.claim for v in report.verdicts if v.status == "refuted"} >= {
         f"{label}: R(T_N) grows with N" for label, _ in regularizers.GROWING_EXAMPLES}
+
+
+def test_regularizer_charges_no_periodic_attention(monkeypatch):
+    """The default regularizer's contract covers every model satisfying PERIODIC and LOCAL, not only the
+    compiler's: a one-hot periodic table attended with the identity product (A[i, j] = [i ≡ j mod 3], pairs
+    at every distance) costs no positional interaction at any N, and the check says bounded; charging the
+    periodic part as the regularizer used to (no periodic part removed) makes the same check refuted."""
+    import theorems.theorem9 as t9
+    from verify.limit import regularizers
+    from verify.limit.regularizers import DEFAULT_THEORETICAL, periodic_identity_example
+
+    for N in (64, 256, 1024):
+        assert DEFAULT_THEORETICAL(periodic_identity_example(N)).parts["positional_interaction"] == 0.0
+    monkeypatch.setattr(t9, "REGULARIZER_NS", (64, 128))
+    monkeypatch.setattr(t9, "GROWTH_NS", (64, 256))
+    label = regularizers.COMPLIANT_EXAMPLES[0][0]
+    claim = f"{label}: R(T_N) stays bounded as N grows"
+    statuses = {v.claim: v.status for v in t9.regularizer_boundedness().verdicts}
+    assert statuses[claim] == "holds"
+    assert all(s == "holds" for c, s in statuses.items() if "grows with N" in c)        # violators still grow
+    monkeypatch.setattr(regularizers, "periodic_part", lambda P, split_period=64: None)
+    statuses = {v.claim: v.status for v in t9.regularizer_boundedness().verdicts}
+    assert statuses[claim] == "refuted"

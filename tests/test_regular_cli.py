@@ -18,7 +18,7 @@ def run(capsys, *args):
 def test_json_keys_and_values(capsys):
     code, out, _ = run(capsys, "(ab|aabb)*", "--json", "--acceptance", "end", "--budget", "0")
     data = json.loads(out)
-    assert tuple(data) == KEYS and set(data["classes"]) == CLASS_KEYS
+    assert tuple(data) == ("schema_version", "command", *KEYS) and set(data["classes"]) == CLASS_KEYS
     assert data["regex"] == "(ab|aabb)*" and data["alphabet"] == ["a", "b"] and data["acceptance"] == "end"
     assert data["states"] == 5 and data["classes"]["aperiodic"] and not data["classes"]["R_omega"]
     assert data["crasp"] is False and data["crasp_periodic_local"] is None
@@ -63,7 +63,7 @@ def test_dfa_file_and_regex_file(tmp_path, capsys):
     txt = tmp_path / "langs.txt"
     txt.write_text("# a comment\n(ab)*\n\n(a|b)*bb(a|b)*\n")
     code, out, _ = run(capsys, str(txt), "--json", "--budget", "0")
-    rows = json.loads(out)
+    rows = json.loads(out)["results"]
     assert [r["regex"] for r in rows] == ["(ab)*", "(a|b)*bb(a|b)*"] and rows[0]["crasp"] is True
     assert code == 3                                   # Σ*bbΣ*: APE undecided without a program
     code, out, _ = run(capsys, str(txt), "--budget", "0")

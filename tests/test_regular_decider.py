@@ -76,6 +76,7 @@ def _check_inclusions(patterns, alphabet):
     return counts
 
 
+@pytest.mark.slow
 def test_inclusions_on_random_regexes():
     started = time.perf_counter()
     counts = _check_inclusions(random_regexes(1500, ("a", "b"), seed=1), ("a", "b"))

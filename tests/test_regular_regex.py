@@ -77,6 +77,7 @@ def test_parse_errors_are_located(pattern, column, what):
     assert lines[1].strip() == pattern and lines[2].index("^") - lines[1].index(pattern[0]) == column - 1
 
 
+@pytest.mark.slow
 def test_limits():
     with pytest.raises(UserError, match=f"the limit is {MAX_REGEX_CHARS}"):
         regex_dfa("a" * (MAX_REGEX_CHARS + 1), ("a",))

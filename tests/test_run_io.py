@@ -107,6 +107,7 @@ def test_chunked_reading_never_splits_a_symbol(tmp_path, capsys, monkeypatch, ch
     assert code == 2 and f"{path}:2:3: 'é" in err
 
 
+@pytest.mark.slow
 def test_a_long_input_through_a_real_process(tmp_path):
     rng = np.random.default_rng(3)
     x = rng.integers(0, 2, size=200_000)
@@ -125,7 +126,7 @@ def test_a_long_input_through_a_real_process(tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["run", DYCK, "--input-file", "{w}/missing.txt"], "no such file"),
+    (["run", DYCK, "--input-file", "{w}/missing.txt"], "no such input file"),
     (["run", DYCK, "--input-file", "{w}"], "is a folder"),
     (["run", DYCK, "--input-file", "{w}/binary.txt"], "not utf-8"),
     (["run", DYCK, "--input-file", "{w}/empty.txt"], "empty input"),
@@ -134,14 +135,26 @@ def test_a_long_input_through_a_real_process(tmp_path):
     (["run", DYCK, "()", "--trace-file", "{w}"], "--trace-file"),
     (["run", DYCK, "()", "--trace-file", "{w}/ok.txt/x.tsv"], "--trace-file"),
     (["run", DYCK, "()", "--offset", "1e5"], "not a valid integer"),
+    # issue 20: a FIFO or a device is refused at once (a FIFO without a writer used to block forever; a trace
+    # file used to REPLACE the FIFO or device it named)
+    (["run", DYCK, "--input-file", "{w}/pipe"], "not a regular file (a fifo"),
+    (["run", DYCK, "--input-file", "/dev/zero"], "not a regular file (a device"),
+    (["run", DYCK, "()", "--trace-file", "{w}/pipe"], "not a regular file"),
 ])
 def test_bad_input_sources_exit_2_with_one_message(tmp_path, capsys, monkeypatch, args, needle):
+    import signal
     (tmp_path / "binary.txt").write_bytes(b"(()\xff\xfe)")
     (tmp_path / "empty.txt").write_text(" \n")
     (tmp_path / "ok.txt").write_text("()")
+    os.mkfifo(tmp_path / "pipe")
     monkeypatch.chdir(tmp_path)
     before = sorted(os.listdir(tmp_path))
-    code, out, err = cli(capsys, *[a.replace("{w}", str(tmp_path)) for a in args])
+    signal.alarm(30)    # a blocking open would hang: fail instead
+    try:
+        code, out, err = cli(capsys, *[a.replace("{w}", str(tmp_path)) for a in args])
+    finally:
+        signal.alarm(0)
+    assert os.path.exists(tmp_path / "pipe") and not os.path.isfile(tmp_path / "pipe")
     assert code == 2 and needle in err.lower(), err
     assert sorted(os.listdir(tmp_path)) == before
 
@@ -187,6 +200,7 @@ def _imported(argv):
     return json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"'))
 
 
+@pytest.mark.slow
 def test_help_and_run_import_only_what_they_need():
     assert _imported(["--help"]) == []
     assert _imported(["run", DYCK, "(())"]) == ["numpy"]

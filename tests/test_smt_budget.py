@@ -33,6 +33,7 @@ def _fresh(fn, *args):
         return pool.apply(fn, args)
 
 
+@pytest.mark.slow
 def test_a_work_budget_stops_at_the_same_place_every_time():
     runs = [_fresh(_refute_summary, "boolean3", 3_000_000) for _ in range(2)]
     assert runs[0] == runs[1]
@@ -63,6 +64,7 @@ def _proof_summary(name):
     return v.status, v.evidence.get("k"), v.evidence.get("work"), v.evidence.get("invariant")
 
 
+@pytest.mark.slow
 def test_a_proof_spends_the_same_work_alone_and_beside_a_busy_process():
     alone = _fresh(_proof_summary, "tomita4")
     hog = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
@@ -101,6 +103,7 @@ def test_the_report_column_ignores_what_an_earlier_run_cached(tmp_path, monkeypa
     assert rc.columns(get_case("parity"))[rc.COLUMN] == "no spec"
 
 
+@pytest.mark.slow
 def test_prove_fills_the_column_and_no_cache_leaves_no_file(tmp_path, monkeypatch):
     from verify.smt import report_columns as rc
     path = tmp_path / "smt.json"

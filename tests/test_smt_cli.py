@@ -57,6 +57,7 @@ def test_refute_against_a_case_spec_and_a_regex(files, capsys):
     assert code == 1 and json.loads(out)["counterexample"]["input"] == ["(", "(", ")", ")"]
 
 
+@pytest.mark.slow
 def test_prove_prints_the_invariant(files, capsys):
     code, out, _ = run(capsys, "prove", files["dyck"], "--spec", files["spec"])
     assert code == 0 and "every length" in out and "invariant" in out and "dips" in out
@@ -73,6 +74,7 @@ def test_prove_a_catalogue_case_against_its_own_spec(capsys, tmp_path, monkeypat
     assert columns(get_case("tomita1"), prove=False)["z3"] == NOT_RUN
 
 
+@pytest.mark.slow
 def test_equiv_and_empty(files, capsys):
     code, out, _ = run(capsys, "equiv", files["dyck"], files["other"], "--json")
     assert code == 0 and json.loads(out)["status"] == "holds"
@@ -101,6 +103,7 @@ def test_bad_input_exits_2_with_one_message(files, capsys):
     assert code == 2 and "--empty" in err
 
 
+@pytest.mark.slow
 def test_spec_given_as_another_program(files, capsys):
     code, out, _ = run(capsys, "prove", files["dyck"], "--spec", files["other"], "--json")
     assert code == 0 and json.loads(out)["status"] == "holds"

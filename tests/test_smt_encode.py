@@ -65,6 +65,7 @@ def programs(draw):
     return b.build()
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), st.integers(1, 9), st.integers(-3, 5), st.integers(0, 2 ** 31 - 1))
 def test_every_operation_matches_the_interpreter(program, n, offset, seed):

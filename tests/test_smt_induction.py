@@ -36,6 +36,7 @@ def test_affine_equalities_are_exact():
     assert sorted(map(abs, coeffs)) == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_dyck1_proved_with_the_expected_invariant():
     v = prove(Miter(dyck(), DYCK), FAST)
     assert v.status == "holds" and "every length" in v.scope
@@ -44,6 +45,7 @@ def test_dyck1_proved_with_the_expected_invariant():
     assert any("not spec.alive implies dips >= 1" in t for t in inv)  # dead => a dip happened
 
 
+@pytest.mark.slow
 def test_printed_invariant_is_really_inductive_and_sufficient():
     """Rebuild the check from the verdict's own invariant: it must be inductive and prove the
     property; dropping everything must not."""
@@ -85,6 +87,7 @@ def test_error_beyond_the_bound_is_not_proved():
     assert v.status == "unknown" and v.evidence["checked_up_to"] == 8 and "no proof" in v.reason
 
 
+@pytest.mark.slow
 def test_periodic_program_proved():
     b = B.ProgramBuilder(["a", "b"])
     b.accept(B.and_(B.periodic(2, [0]), B.eq(B.count(B.and_(B.sym("a"), B.periodic(2, [0]))), 0),
@@ -93,6 +96,7 @@ def test_periodic_program_proved():
     assert v.status == "holds"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tomita1", "tomita4", "d2", "aa_star", "anbn"])
 def test_catalogue_programs_proved(name):
     from verify.catalogue import get_case
@@ -101,6 +105,7 @@ def test_catalogue_programs_proved(name):
     assert v.status == "holds", v.reason
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["anbn", "d2", "abab_star"])
 def test_candidate_python_check_equals_its_z3_formula(name):
     """Houdini filters candidates with their Python `check`; it must agree with the Z3 formula on

@@ -122,6 +122,7 @@ def test_bad_inputs_are_clear_errors():
         regex_to_automaton("(ab)*", ("a",))
 
 
+@pytest.mark.slow
 def test_equivalence_compares_every_output():
     from verify.smt.equiv import equivalent
     def prog(k):

@@ -43,6 +43,7 @@ def _machine_labels(machine, word):
                 final=(LinearConstraint.make({"a": 1, "b": -2}, "==", 0),)),
     CountPredicate(("a", "b"), lambda c, n: z3.And(c["a"] >= c["b"], n <= 4), "#a >= #b and n <= 4"),
 ])
+@pytest.mark.slow
 def test_machine_steps_agree_with_the_reference_on_every_prefix(spec):
     machine = bind(spec, ("b", "a"))  # the program's order differs from the spec's: mapped by name
     for n in range(1, 7):
@@ -95,6 +96,7 @@ def test_bad_specs_are_clear_errors(tmp_path):
         load_spec("parity", ("0", "1"))
 
 
+@pytest.mark.slow
 def test_report_column_runs_proofs_only_when_asked(tmp_path, monkeypatch):
     import time
     from verify.catalogue import get_case

@@ -1,6 +1,8 @@
 """theorems/: discovery, and the expressibility checks (which can fail)."""
 from dataclasses import replace
 
+import pytest
+
 from theorems import discover, expressibility
 from verify.catalogue import get_case
 from verify.crasp.parser import parse_program
@@ -11,6 +13,7 @@ def test_every_theorem_module_is_discovered():
     assert {"expressibility", "theorem9", "theorem12", "smt_claims", "torch_bridge_checks"} <= modules
 
 
+@pytest.mark.slow
 def test_expressibility_holds_on_the_catalogue():
     expressibility.checked.cache_clear()
     for check in expressibility.CHECKS:

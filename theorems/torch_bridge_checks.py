@@ -114,12 +114,12 @@ def audit_matches_construction() -> TheoremReport:
         # read, locally with τ; verify.limit.conditions' exact checks (exact=True) must agree per head.
         exact_local = all(h.exact["local"] for h in report.heads)
         exact_radius = max((h.exact["effective_radius"] or 0 for h in report.heads), default=0)
-        ok = (report.kind == "periodic+local" and report.period == period and report.radius == radius
+        ok = (report.verdict == "periodic+local" and report.period == period and report.radius == radius
               and exact_local and exact_radius == radius)
         if ok and not local:
             ok = report.exact_table["period"] == period
         expected = f"periodic+local Δ={period}, τ={radius}" + (" (periodic part + local remainder)" if local else "")
-        got = (f"{report.kind} Δ={report.period} τ={report.radius}; exact checks: local={exact_local} "
+        got = (f"{report.verdict} Δ={report.period} τ={report.radius}; exact checks: local={exact_local} "
                f"τ={exact_radius} table period={report.exact_table['period']}")
         scope = (f"dense T_{N} from verify.limit.realize, positions 1..{N}, value maps / sign reads / MLP inputs "
                  f"as readers, thresholds residual ≤ {report.thresholds.residual}")
@@ -134,10 +134,10 @@ def audit_matches_construction() -> TheoremReport:
     report, _ = audit_gpt2(rng.normal(0, 0.02, (n, d)), [rng.normal(0, 0.02, (d, 3 * d)) for _ in range(layers)], heads)
     claim = "a freshly initialized GPT-2-shaped model is audited neither periodic nor local"
     scope = f"N={n}, d={d}, {layers} layers × {heads} heads, N(0, 0.02) weights, seed 0"
-    verdicts.append(Verdict(HOLDS, claim, "torch_bridge.audit", scope, evidence={"got": report.kind})
-                    if report.kind == "neither" else
+    verdicts.append(Verdict(HOLDS, claim, "torch_bridge.audit", scope, evidence={"got": report.verdict})
+                    if report.verdict == "neither" else
                     Verdict(REFUTED, claim, "torch_bridge.audit", scope,
-                            Counterexample(("fresh GPT-2", n, d, layers, heads), None, "neither", report.kind,
+                            Counterexample(("fresh GPT-2", n, d, layers, heads), None, "neither", report.verdict,
                                            report.summary)))
     return TheoremReport("Theorem 9", "audit verdicts on compiled models match their construction", verdicts)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from verify.case import LANGUAGE, SEQUENCE, Case, uniform_sampler
 from verify.crasp import ast as A
-from verify.crasp.interpreter import encode, evaluate, next_tokens, straight_line
+from verify.crasp.interpreter import encode, next_tokens, prefix_outputs, straight_line
 from verify.limits import refuse_if_too_big
 from verify.problems import UserError
 from verify.spec import Automaton, CounterSpec
@@ -130,7 +130,7 @@ def _to_program_ids(program, case: Case, ids: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ language cases
 def _language_mismatch(program, case: Case, ids: np.ndarray, offset: int):
     """(row, position) of the earliest disagreement over a batch, or None."""
-    got = evaluate(program, _to_program_ids(program, case, ids), offset).output("accept")
+    got = prefix_outputs(program, _to_program_ids(program, case, ids), offset)
     want = np.asarray(case.labels(ids), dtype=bool)
     bad = got != want
     if not bad.any():
@@ -154,38 +154,67 @@ def _check_language_batch(program, case, ids, offset, best):
 
 
 # ------------------------------------------------------------------ sequence cases
+BUCKET_CELLS = 1 << 15     # rows × positions evaluated at once by the sequence check (padded)
+
+
+def _length_buckets(groups: List[Tuple[int, list]]) -> List[List[Tuple[int, list]]]:
+    """Consecutive length groups evaluated together, padded to the longest: a program is causal (a position's
+    values depend only on the prefix), so padding changes nothing before it. A bucket grows while its padded
+    cells stay within twice the actual ones and BUCKET_CELLS: one evaluation per bucket, not per length."""
+    buckets: List[List[Tuple[int, list]]] = []
+    cells = rows = 0
+    for n, items in groups:
+        if buckets and (rows + len(items)) * n <= min(2 * (cells + len(items) * n), BUCKET_CELLS):
+            buckets[-1].append((n, items))
+        else:
+            buckets.append([(n, items)])
+            cells = rows = 0
+        cells += len(items) * n
+        rows += len(items)
+    return buckets
+
+
 def _check_sequence_inputs(program, case: Case, inputs: Sequence[Tuple[str, ...]], offset: int, best):
-    """Teacher-forced check of `next` outputs on full sequences, grouped by length."""
+    """Teacher-forced check of `next` outputs on full sequences, grouped by length (lengths in order, a
+    counterexample the shortest input of the first length that has one; longer lengths are skipped once
+    they are more than two longer than it), the groups evaluated together in padded buckets."""
     groups: Dict[int, List[Tuple[Tuple[str, ...], Tuple[str, ...]]]] = {}
     for x in inputs:
         full = case.full_sequence(x)
         groups.setdefault(len(full), []).append((x, full))
     names = list(straight_line(program).alphabet)
-    for n, items in sorted(groups.items()):
-        if best is not None and n > len(best.input) + 2:
+    for bucket in _length_buckets(sorted(groups.items())):
+        if best is not None and bucket[0][0] > len(best.input) + 2:
             break
-        ids = encode(case.alphabet, [full for _, full in items])
-        prog_ids = _to_program_ids(program, case, ids)
-        sep_index = np.array([1 + len(x) for x, _ in items])
-        pred = next_tokens(program, prog_ids, offset)
-        idx = np.arange(n)[None, :]
-        checked = (idx >= sep_index[:, None]) & (idx <= n - 2)
-        target = np.zeros_like(prog_ids)
-        target[:, :-1] = prog_ids[:, 1:]
-        bad = checked & (pred != target)
-        if not bad.any():
-            continue
-        rows = np.flatnonzero(bad.any(axis=1))
-        row = int(rows[np.argmin([len(items[r][0]) for r in rows])])
-        pos = int(bad[row].argmax())
-        x, full = items[row]
-        p = int(pred[row, pos])
-        got = {-1: "no next is true", -2: "several next are true"}.get(p, names[p] if p >= 0 else p)
-        cex = Counterexample(tuple(x), pos + 1, full[pos + 1], got,
-                             f"after {' '.join(full[:pos + 1])} the next token must be {full[pos + 1]!r}; "
-                             f"the program says {got!r} (teacher forcing)")
-        if best is None or len(cex.input) < len(best.input):
-            best = cex
+        width = bucket[-1][0]
+        parts = [encode(case.alphabet, [full for _, full in items]) for _, items in bucket]
+        padded = np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts])
+        pred_all = next_tokens(program, _to_program_ids(program, case, padded), offset)
+        first = 0
+        for (n, items), ids in zip(bucket, parts):
+            pred, first = pred_all[first:first + len(items), :n], first + len(items)
+            if best is not None and n > len(best.input) + 2:
+                return best
+            prog_ids = _to_program_ids(program, case, ids)
+            sep_index = np.array([1 + len(x) for x, _ in items])
+            idx = np.arange(n)[None, :]
+            checked = (idx >= sep_index[:, None]) & (idx <= n - 2)
+            target = np.zeros_like(prog_ids)
+            target[:, :-1] = prog_ids[:, 1:]
+            bad = checked & (pred != target)
+            if not bad.any():
+                continue
+            rows = np.flatnonzero(bad.any(axis=1))
+            row = int(rows[np.argmin([len(items[r][0]) for r in rows])])
+            pos = int(bad[row].argmax())
+            x, full = items[row]
+            p = int(pred[row, pos])
+            got = {-1: "no next is true", -2: "several next are true"}.get(p, names[p] if p >= 0 else p)
+            cex = Counterexample(tuple(x), pos + 1, full[pos + 1], got,
+                                 f"after {' '.join(full[:pos + 1])} the next token must be {full[pos + 1]!r}; "
+                                 f"the program says {got!r} (teacher forcing)")
+            if best is None or len(cex.input) < len(best.input):
+                best = cex
     return best
 
 

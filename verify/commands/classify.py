@@ -1,7 +1,6 @@
 """`verify classify REGEX|CASE|FILE.dfa|FILE.txt`: certified NoPE / APE verdicts for a regular language."""
 from __future__ import annotations
 
-import os
 import re
 from typing import List, Optional
 
@@ -11,11 +10,14 @@ from verify.commands._common import console, emit_json, fail
 from verify.problems import UserError
 
 TASK_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+MAX_TABLE_BYTES = 1 << 20    # a .txt table of regular expressions (each at most 10,000 characters)
 
 
 def parse_alphabet(text: Optional[str]) -> Optional[tuple]:
     if text is None:
         return None
+    from verify.regular.dfa import require_alphabet_size
+    require_alphabet_size(text.count(",") + 1, "--alphabet")   # before anything is built from it
     symbols = tuple(s.strip() for s in text.split(","))
     if not text.strip() or not any(symbols):
         raise UserError("--alphabet is empty; give the symbols separated by commas, e.g. --alphabet a,b,c")
@@ -28,9 +30,15 @@ def parse_alphabet(text: Optional[str]) -> Optional[tuple]:
 
 def classify_target(target: str, alphabet: Optional[tuple], acceptance: str, budget: float) -> List:
     """-> a list of Classification (one for a regex, case or DFA file; one per line of a .txt file)."""
+    from verify.inputs import is_regular_file
     from verify.regular.classify import classify_automaton, classify_dfa, classify_regex
-    if os.path.isfile(target) or target.endswith((".dfa", ".txt")):
-        if not os.path.isfile(target):
+    kind = is_regular_file(target)
+    if kind is False:   # a folder, a device, a FIFO: a path, never a regular expression to decide
+        raise UserError(f"{target}: not a regular file (a folder, a device, a FIFO or a socket), so it is not read: "
+                        f"classify takes a .dfa, .json or .txt file, a catalogue case or a regular expression; to "
+                        f"classify these characters as a regular expression, write it in parentheses: ({target})")
+    if kind or target.endswith((".dfa", ".txt")):
+        if not kind:
             raise UserError(f"{target}: no such file (a .dfa file is a JSON DFA, a .txt file has one regular "
                             "expression per line; docs/classify.md)")
         if target.endswith(".txt"):
@@ -60,10 +68,9 @@ def classify_target(target: str, alphabet: Optional[tuple], acceptance: str, bud
 
 def _regex_file(path: str, alphabet, acceptance: str, budget: float) -> List:
     from verify.regular.classify import classify_regex
-    try:
-        lines = open(path, encoding="utf-8").read().splitlines()
-    except (OSError, UnicodeDecodeError) as ex:
-        raise UserError(f"{path}: cannot read it as UTF-8 text ({ex})")
+    from verify.inputs import read_text
+    lines = read_text(path, "regular-expression table", MAX_TABLE_BYTES, "one regular expression per line; "
+                      "split the file").splitlines()
     from verify.regular.regex import TooLarge, regex_dfa
     patterns = []
     for number, line in enumerate(lines, 1):   # every line is parsed before any is classified
@@ -95,8 +102,8 @@ def register(app: typer.Typer) -> None:
     def classify_cmd(
         target: str = typer.Argument(..., help="a regular expression, a catalogue case, a .dfa JSON file, or a "
                                                ".txt file with one regular expression per line"),
-        alphabet: Optional[str] = typer.Option(None, "--alphabet", help="symbols, comma-separated (default: "
-                                               "those the regular expression uses)"),
+        alphabet: Optional[str] = typer.Option(None, "--alphabet", help="symbols, comma-separated, at most 256 "
+                                               "(default: those the regular expression uses)"),
         acceptance: str = typer.Option("last", "--acceptance", help="last: output read at the last position "
                                        "(default, as the catalogue's labels); end: at an appended end marker "
                                        "(ADT's convention)"),

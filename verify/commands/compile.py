@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from verify.commands._common import console, emit_json, fail, load_target
+from verify.commands._common import console, emit_json, fail, load_target, progress_bar
 
 
 def _show_input(symbols, limit: int = 24) -> str:
@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
     def compile_command(
         target: str = typer.Argument(..., help="a catalogue case name or a .crasp file"),
         N: int = typer.Option(512, "--N", help="context size of the finite realization T_N"),
-        out: Optional[str] = typer.Option(None, "--out", help="write T_N's weights (.npz, or .safetensors)"),
+        out: Optional[str] = typer.Option(None, "--out", help="write T_N's weights (.npz, or .safetensors), or a "
+                                          "path without a suffix: a Hugging Face folder (transformers loads it "
+                                          "with trust_remote_code=True)"),
         dense: bool = typer.Option(False, "--dense", help="with --out: write T_N densely (one-hot absolute "
                                                            "position columns) instead of by bands"),
         comparison: str = typer.Option("layernorm", help="layernorm (exact sign) or relu (fixed-slope step)"),
@@ -35,30 +37,37 @@ def register(app: typer.Typer) -> None:
         long_seconds: float = typer.Option(2.0, "--long-seconds", help="time budget (s) for the streamed float64 "
                                            "runs near the float64 horizon and the other offsets of 16·N "
                                            "(N and 16·N always run)"),
+        task_case: Optional[str] = typer.Option(None, "--case", help="the task to check a .crasp file's program "
+                                                "against (a case names its own)"),
+        prove: bool = typer.Option(False, "--prove", help="prove the program against the case's spec now (Z3, the "
+                                   "settings of `verify prove`); without it a cached proof is used, else the check"),
         json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Compile a C-RASP[periodic,local] program (Theorem 9), certify it, and realize it at context N."""
-        from rich.progress import Progress
+        """Compile a C-RASP[periodic,local] program (Theorem 9), certify it, and realize it at context N; with a
+        case, also say whether the program is proved, checked or refuted for the task (exit 1 when refuted)."""
 
         from verify.api import compile_pipeline
 
         case, program = load_target(target)
         c = console()
-        with Progress(console=c, transient=True, disable=json) as bar:
-            task = bar.add_task("compiling", total=4)
+        with progress_bar(on=c, quiet=json) as bar:
+            task = bar.add_task("compiling", total=5 if case is not None or task_case is not None else 4)
             result = compile_pipeline(
                 program, N=N, comparison=comparison, slope=slope,
                 logit_scale=logit_scale, hardness=hardness, check_length=check_length, out=out, dense=dense,
                 check_memory=None, long_seconds=long_seconds, flag=_flag, name=case.name if case else target,
-                on_stage=lambda description: bar.update(task, advance=1, description=description))
+                on_stage=lambda description: bar.update(task, advance=1, description=description),
+                case=task_case if task_case is not None else case, prove=prove)
         data = result.as_dict()
         if json:
             emit_json(data)
         else:
             _render(c, result.target, result.model, result.finite, N, result.certificate, data,
                     result.regularizer, comparison, out)
+        if result.status == "refuted" or (result.task is not None and result.task.status == "refuted"):
+            fail(1)
         if result.status != "holds":
-            fail({"refuted": 1, "unknown": 3}[result.status])
+            fail(3)
 
 
 def _flag(parameter: str) -> str:
@@ -109,3 +118,9 @@ def _render(c, name, model, finite, N, cert, data, reg, comparison, out) -> None
             f"theoretical ({DEFAULT_THEORETICAL.name}) {reg.total:.6g}")
     if out and data.get("out"):
         c.print(f"wrote {escape(data['out'])}")
+    task = data.get("task")
+    if task is not None:
+        colour = {"proved": "green", "checked": "green", "refuted": "red"}.get(task["status"], "yellow")
+        c.print(f"[{colour}]task {escape(task['case'])}[/]: the program is {escape(task['summary'])} — the claims "
+                "above are about the program" + (", which is wrong for this task" if task["status"] == "refuted"
+                                                 else ""))

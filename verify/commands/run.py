@@ -61,7 +61,8 @@ def register(app: typer.Typer) -> None:
         source = input_file if input_file is not None else input
         ids = read_input(prog.alphabet, source, from_file=input_file is not None)
         result, ev, ev_ids, is_sequence = evaluate_input(case, prog, ids, offset, acceptance, max_steps,
-                                                         want_tokens=json or trace)
+                                                         want_tokens=json or trace,
+                                                         want_trace=trace or trace_file is not None)
         if trace_file is not None:
             from verify.outputs import staged_file
             from verify.trace import write_trace
@@ -97,16 +98,14 @@ def read_input(alphabet, source: str, from_file: bool):
         return _read_stream(alphabet, sys.stdin.buffer, "<stdin>")
     if not from_file:
         return tokenize_ids(alphabet, source)
+    from verify.inputs import open_regular
     from verify.problems import UserError
-    try:
-        with open(source, "rb") as f:
-            return _read_stream(alphabet, f, source)
-    except FileNotFoundError:
-        raise UserError(f"--input-file: no such file {source!r}") from None
-    except IsADirectoryError:
-        raise UserError(f"--input-file {source!r}: is a folder; give a file") from None
-    except PermissionError:
-        raise UserError(f"--input-file {source!r}: not readable (permission denied)") from None
+    try:   # a FIFO or a device is refused, never waited on: a stream is given as standard input ('-')
+        f = open_regular(source, "input file", hint="give a stream on standard input: ... | verify run PROGRAM -")
+    except UserError as err:
+        raise UserError(f"--input-file {err.message}") from None
+    with f:
+        return _read_stream(alphabet, f, source)
 
 
 def _read_stream(alphabet, stream, name: str):
@@ -151,15 +150,19 @@ def _read_stream(alphabet, stream, name: str):
     return np.concatenate(parts) if parts else np.empty(0, dtype=id_dtype(alphabet))
 
 
-def evaluate_input(case, prog, ids, offset: int, acceptance: str, max_steps, want_tokens: bool):
-    """(result dict as --json prints it, the Evaluation, the ids it ran on, is_sequence). The
-    evaluation runs once; only the last position is turned into Python values (and the token list
-    only when asked: --json or --trace)."""
+def evaluate_input(case, prog, ids, offset: int, acceptance: str, max_steps, want_tokens: bool,
+                   want_trace: bool = False):
+    """(result dict as --json prints it, the Evaluation — None unless `want_trace` —, the ids it ran on,
+    is_sequence). Only the last position is turned into Python values (and the token list only when
+    asked: --json or --trace). Without a trace the program is evaluated in chunks with carried prefix
+    state (verify.crasp.interpreter.last_values), so memory does not grow with the input beyond the
+    input itself; a trace needs every position, so it evaluates the whole input at once."""
     import numpy as np
 
     from verify.case import SEQUENCE
     from verify.crasp.checks import END_MARKER
-    from verify.crasp.interpreter import count_dtype, evaluate, generate, straight_line, symbol_ids, tokens_of
+    from verify.crasp.interpreter import (chunk_for, count_dtype, evaluate, generate, last_values, straight_line,
+                                          symbol_ids, tokens_of)
     from verify.limits import human_bytes, refuse_if_too_big
     from verify.problems import UserError
     if len(ids) == 0:
@@ -192,11 +195,16 @@ def evaluate_input(case, prog, ids, offset: int, acceptance: str, max_steps, wan
         ids = np.append(ids, np.array([symbol_ids(prog.alphabet)[END_MARKER]], dtype=ids.dtype))
     n = len(ids)
     per_value = 8 if count_dtype(line, n) is not object else 48  # object arrays: a pointer and an int
-    estimate = n * per_value * (len(line.ops) + 2)
+    held = n if want_trace else min(n, chunk_for(line))                      # positions evaluated at once
+    estimate = held * per_value * (len(line.ops) + 2)
     refuse_if_too_big("the input", estimate, f"give a shorter input (now {n:,} symbols)",
-                      what=f"evaluating {len(line.ops)} operations at {n:,} positions ({human_bytes(estimate)})")
-    ev = evaluate(line, ids[None, :], offset)
-    outputs = {k: _python(ev.value(i)[0, -1]) for k, i in line.outputs}
+                      what=f"evaluating {len(line.ops)} operations at {held:,} positions ({human_bytes(estimate)})")
+    if want_trace:
+        ev = evaluate(line, ids[None, :], offset)
+        last = {i: ev.value(i)[0, -1] for _, i in line.outputs}
+    else:
+        ev, last = None, last_values(line, ids, offset)
+    outputs = {k: _python(last[i]) for k, i in line.outputs}
     result["outputs_at_last_position"] = outputs
     if "accept" in outputs and not is_sequence:
         result["accepted"] = outputs["accept"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -172,16 +172,6 @@ class Evaluation:
         return {k: self.value(i) for k, i in self.line.outputs}
 
 
-def _shift(x: np.ndarray, k: int) -> np.ndarray:
-    """y[:, i] = x[:, i - k] (zero before the start)."""
-    if k == 0:
-        return x
-    y = np.zeros_like(x)
-    if k < x.shape[1]:
-        y[:, k:] = x[:, :-k]
-    return y
-
-
 def count_dtype(line: StraightLine, n: int):
     """The dtype of count values on inputs of length n: int64 where the static bound shows it is
     exact, else object (Python integers)."""
@@ -226,34 +216,120 @@ def pointwise(op, a: List[np.ndarray], ids: np.ndarray, sid: Dict[str, int], pos
     raise AssertionError(f"not a pointwise operation: {k}")
 
 
+class Chunked:
+    """`evaluate` continued chunk by chunk over inputs whose positions come in order: `advance(ids)` takes the
+    next columns of the batch (batch, B) and returns their Evaluation (positions p+1..p+B), carrying only the
+    prefix state the next chunk needs — each count's running total, each guarded count's last max-distance
+    source values — so memory is O(B · operations) whatever the total length. `n` is the total length (it
+    fixes the count dtype, `count_dtype`, as evaluating the whole input would); values equal `evaluate` on the
+    whole input (tested on random programs). `evaluate` itself is one chunk of this."""
+
+    def __init__(self, program: Union[A.Program, StraightLine], n: int, offset: int = 0,
+                 python_ints: bool = False, keep: Optional[Sequence[int]] = None):
+        self.line = straight_line(program)
+        self.n, self.offset, self.p = n, offset, 0
+        self.sid = symbol_ids(self.line.alphabet)
+        self.dtype = object if python_ints else count_dtype(self.line, n)
+        self.totals: Dict[int, np.ndarray] = {}     # count op -> its value at the last position so far
+        self.tails: Dict[int, np.ndarray] = {}      # guarded count op -> its source's last max(S) values
+        self.release = None if keep is None else _releases(self.line, keep)
+
+    def advance(self, ids: np.ndarray) -> Evaluation:
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise ValueError("ids must have shape (batch, n)")
+        batch, B = ids.shape
+        p0 = self.p
+        self.p += B
+        positions = np.arange(p0 + 1, p0 + B + 1, dtype=np.int64)[None, :] + self.offset
+        dtype = self.dtype
+        vals: List[np.ndarray] = []
+        for k, op in enumerate(self.line.ops):
+            a = [vals[i] for i in op.args]
+            if op.kind == "count":
+                # an int32 running sum is several times faster and exact (a count is at most n < 2**31)
+                v = np.cumsum(a[0], axis=1, dtype=np.int32 if B < 2**31 else np.int64).astype(dtype)
+                total = self.totals.get(k)
+                if total is not None:
+                    v += total
+                if B:
+                    self.totals[k] = v[:, -1:].copy()
+            elif op.kind == "guarded_count":
+                v = self._guarded(k, op.param, a[0], B)
+            else:
+                v = pointwise(op, a, ids, self.sid, positions, B, dtype)
+            vals.append(v)
+            if self.release is not None:
+                for i in self.release[k]:
+                    vals[i] = None
+        return Evaluation(self.line, vals, batch, B, dtype is object)
+
+    def _guarded(self, k: int, distances, source: np.ndarray, B: int) -> np.ndarray:
+        """P(i - d) summed over d in `distances` (0 before the start), the source's values before this chunk
+        taken from the carried tail."""
+        depth = max(distances, default=0)
+        src = source.astype(np.int64)
+        tail = self.tails.get(k)
+        ext = src if tail is None and depth == 0 else np.concatenate(
+            [tail if tail is not None else np.zeros((src.shape[0], depth), dtype=np.int64), src], axis=1)
+        v = np.zeros(src.shape, dtype=np.int64)
+        for d in distances:
+            v += ext[:, depth - d: depth - d + B]
+        if depth:
+            self.tails[k] = ext[:, ext.shape[1] - depth:].copy()
+        return v.astype(self.dtype, copy=False)
+
+
+def _releases(line: StraightLine, keep: Sequence[int]) -> List[List[int]]:
+    """release[k]: the values no longer needed once operation k is computed (their last reader), but those
+    in `keep`: an evaluation that keeps only its outputs holds the live values, not every operation's."""
+    last = {i: i for i in range(len(line.ops))}
+    for op in line.ops:
+        for a in op.args:
+            last[a] = op.index
+    release: List[List[int]] = [[] for _ in line.ops]
+    kept = set(keep)
+    for i, k in last.items():
+        if i not in kept:
+            release[k].append(i)
+    return release
+
+
+CHUNK = 1 << 16    # the most positions per chunk of `last_values`
+
+
+def chunk_for(line: StraightLine) -> int:
+    """Positions per chunk: about 2^22 values at once (a power of two, 2^12..2^16), so a chunk's values stay
+    in cache. Measured at 10^6 positions: Dyck-1 (6 operations) 3x faster than one whole pass at 2^16,
+    majority (1,358 operations) 3x faster at 2^12 to 2^14."""
+    rows = (1 << 22) // max(1, len(line.ops))
+    return int(min(CHUNK, max(1 << 12, 1 << (rows.bit_length() - 1))))
+
+
+def last_values(program: Union[A.Program, StraightLine], ids: np.ndarray, offset: int = 0,
+                chunk: Optional[int] = None) -> Dict[int, object]:
+    """Every operation's value at the last position of one input (1-D ids), evaluated chunk by chunk
+    (`Chunked`): memory O(chunk · operations) beyond the input itself, whatever its length."""
+    ids = np.asarray(ids).reshape(-1)
+    if len(ids) == 0:
+        raise ValueError("last_values needs at least one position")
+    run = Chunked(program, len(ids), offset)
+    chunk = chunk or chunk_for(run.line)
+    for start in range(0, len(ids), chunk):
+        ev = run.advance(ids[None, start:start + chunk])
+    return {k: ev.value(k)[0, -1] for k in range(len(run.line.ops))}
+
+
 def evaluate(program: Union[A.Program, StraightLine], ids: np.ndarray, offset: int = 0,
-             python_ints: bool = False) -> Evaluation:
+             python_ints: bool = False, keep: Optional[Sequence[int]] = None) -> Evaluation:
     """Evaluate every operation at every position of every input in the batch. `python_ints`
-    takes the Python-integer path even where int64 is exact (the tests compare both paths)."""
-    line = straight_line(program)
+    takes the Python-integer path even where int64 is exact (the tests compare both paths). `keep`: the
+    operations whose values the caller reads (default: all); the others are dropped once no later operation
+    needs them, so memory holds the live values only (their entries in `values` are None)."""
     ids = np.asarray(ids)
     if ids.ndim != 2:
         raise ValueError("ids must have shape (batch, n)")
-    batch, n = ids.shape
-    sid = symbol_ids(line.alphabet)
-    positions = np.arange(1, n + 1, dtype=np.int64)[None, :] + offset
-    dtype = object if python_ints else count_dtype(line, n)
-    vals: List[np.ndarray] = []
-    for op in line.ops:
-        a = [vals[i] for i in op.args]
-        if op.kind == "count":
-            # an int32 running sum is several times faster and exact (a count is at most n < 2**31)
-            v = np.cumsum(a[0], axis=1, dtype=np.int32 if n < 2**31 else np.int64).astype(dtype)
-        elif op.kind == "guarded_count":
-            src = a[0].astype(np.int64)
-            v = np.zeros(src.shape, dtype=np.int64)
-            for d in op.param:
-                v += _shift(src, d)
-            v = v.astype(dtype, copy=False)
-        else:
-            v = pointwise(op, a, ids, sid, positions, n, dtype)
-        vals.append(v)
-    return Evaluation(line, vals, batch, n, dtype is object)
+    return Chunked(program, ids.shape[1], offset, python_ints, keep).advance(ids)
 
 
 def accepts(program: Union[A.Program, StraightLine], ids: np.ndarray, mode: str = ACCEPT_LAST,
@@ -269,19 +345,29 @@ def accepts(program: Union[A.Program, StraightLine], ids: np.ndarray, mode: str 
     if ids.shape[1] == 0:
         raise UserError("empty input: last-position acceptance needs at least one symbol "
                         "(use end-marker acceptance for the empty string)")
-    return evaluate(program, ids, offset).output(output)[:, -1].copy()
+    return _output(program, ids, offset, output)[:, -1].copy()
 
 
 def prefix_outputs(program, ids: np.ndarray, offset: int = 0, output: str = "accept") -> np.ndarray:
     """The output at every position: the per-position label of each prefix."""
-    return evaluate(program, ids, offset).output(output).copy()
+    return _output(program, ids, offset, output).copy()
+
+
+def _output(program, ids: np.ndarray, offset: int, output: str) -> np.ndarray:
+    """One output's values (batch, n), keeping only the values still needed while evaluating."""
+    line = straight_line(program)
+    index = line.output_index(output)
+    return evaluate(line, ids, offset, keep=[index]).value(index)
 
 
 def next_tokens(program: Union[A.Program, StraightLine], ids: np.ndarray, offset: int = 0) -> np.ndarray:
     """Teacher-forced prediction at every position: the id of the unique true `next` output,
     -1 where none is true, -2 where several are."""
     line = straight_line(program)
-    ev = evaluate(line, ids, offset)
+    return _predicted(line, evaluate(line, ids, offset, keep=[i for k, i in line.outputs if k.startswith("next ")]))
+
+
+def _predicted(line: StraightLine, ev: Evaluation) -> np.ndarray:
     sid = symbol_ids(line.alphabet)
     keys = [(k, sid[k.split(" ", 1)[1]]) for k, _ in line.outputs if k.startswith("next ")]
     if not keys:
@@ -294,23 +380,26 @@ def next_tokens(program: Union[A.Program, StraightLine], ids: np.ndarray, offset
 
 def generate(program: Union[A.Program, StraightLine], prefix: Sequence[str], stop: str = "<eos>",
              max_steps: int = 1000, offset: int = 0) -> tuple:
-    """Autoregressive generation: append the predicted token and evaluate again.
+    """Autoregressive generation: append the predicted token and evaluate it, continuing from the
+    prefix's carried state (`Chunked`), so each step costs one position, not the whole prefix again.
 
     Returns (generated tokens, reason) where reason is "stop", "max_steps", "none true"
     or "several true"."""
     line = straight_line(program)
     names = list(line.alphabet) + [END_MARKER]
-    seq = list(prefix)
+    sid = symbol_ids(line.alphabet)
+    run = Chunked(line, len(prefix) + max_steps, offset)   # the longest sequence fixes the count dtype
+    ev = run.advance(encode(line.alphabet, [list(prefix)]))
     produced: List[str] = []
     for _ in range(max_steps):
-        pred = int(next_tokens(line, encode(line.alphabet, [seq]), offset)[0, -1])
+        pred = int(_predicted(line, ev)[0, -1])
         if pred == -1:
             return produced, "none true"
         if pred == -2:
             return produced, "several true"
         tok = names[pred]
         produced.append(tok)
-        seq.append(tok)
         if tok == stop:
             return produced, "stop"
+        ev = run.advance(np.array([[sid[tok]]], dtype=np.int64))
     return produced, "max_steps"

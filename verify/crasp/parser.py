@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, List, Optional
 
 from verify.crasp import ast as A
@@ -449,23 +448,6 @@ def _decode(data: bytes, path: str) -> str:
 
 
 def load_program(path: str, check: bool = True) -> A.Program:
-    p = Path(path)
-    try:
-        if not p.exists():
-            raise UserError(f"{path}: no such program file")
-        if p.is_dir():
-            raise UserError(f"{path}: is a folder, not a program file")
-        if not p.is_file():
-            raise UserError(f"{path}: not a regular file (a program is a .crasp text file)")
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UserError(f"{path}: the program file has {size:,} bytes, above the limit of "
-                            f"{MAX_FILE_BYTES:,} ({_LIMITS_DOC})")
-        with p.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows after stat()
-    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
-        raise UserError(f"{path}: cannot read the program ({getattr(err, 'strerror', None) or err})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UserError(f"{path}: the program file is above the limit of {MAX_FILE_BYTES:,} bytes "
-                        f"({_LIMITS_DOC})")
+    from verify.inputs import read_bytes   # missing, folder, FIFO/device, size: refused before reading
+    data = read_bytes(str(path), "program file", MAX_FILE_BYTES, _LIMITS_DOC)
     return parse_program(_decode(data, path), str(path), check=check)

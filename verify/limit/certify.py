@@ -51,8 +51,21 @@ class Certificate:
             return REFUTED
         return UNKNOWN if UNKNOWN in statuses else HOLDS
 
+    @property
+    def horizon(self) -> Optional[int]:
+        """The longest length the top-level verdict covers: None for every length (infinite context), else the
+        exact horizon of (a) (fixed logits, a ReLU step, a small hardness): the claim is "holds up to L"."""
+        return self.exact_horizon
+
+    def status_text(self) -> str:
+        """The top-level verdict with its scope: "holds for every length", "holds up to 374", "refuted", ..."""
+        if self.status != HOLDS:
+            return self.status
+        return "holds for every length" if self.horizon is None else f"holds up to {self.horizon}"
+
     def as_dict(self) -> dict:
-        return {"status": self.status,
+        return {"status": self.status, "horizon": self.horizon,
+                "every_length": self.status == HOLDS and self.horizon is None, "status_text": self.status_text(),
                 "limit_transformer": {**self.limit.as_dict(), "exact_horizon": self.exact_horizon,
                                       "every_length": self.exact_horizon is None and self.limit.status == HOLDS,
                                       "leak_obligation": self.leak.as_dict()},
@@ -95,39 +108,46 @@ def _min(*xs: Optional[int]) -> Optional[int]:
     return min(xs) if xs else None
 
 
-EXACT_SECONDS = 1.5      # time the exact-rational run may take (it is the slow, Fraction-valued path)
+EXACT_WORK = 1_000_000   # work units of the exact-rational run (the slow, Fraction-valued path): a word of length n
+                         # costs n × (parameters + 1000 × layers), measured to track its time within a factor of
+                         # two; a fixed amount of work, so the same words are checked on every machine, under any
+                         # load. The first batch always runs.
 
 
 def _exact_check(model, name: str, claim: str) -> Optional[Verdict]:
-    """Exact-rational forward pass vs interpreter on short words: lengths 1..EXACT_UP_TO, every word (or
-    64 sampled) per length, in batches of 8 until EXACT_SECONDS have passed; the scope says what ran."""
-    import time
-
+    """Exact-rational forward pass vs interpreter on short words: lengths 1..EXACT_UP_TO, every word (or 64
+    sampled, seed 0) per length, in batches of 8 (1 for a model wider than 100), while the work stays within
+    EXACT_WORK; the scope says what ran (the same on every machine)."""
     from verify.limit.agreement import exhaustive_or_sampled
     from verify.limit.forward import exact_weight_base
     if exact_weight_base(model) is None:
         return None
     rng = np.random.default_rng(0)
     symbols = input_symbols(model)
-    start = time.perf_counter()
     ran = {}
+    work = [0]
+    per_symbol = sum(int(np.asarray(m).size) for m in _matrices(model)) + 1000 * model.depth
 
     def batches():
         for n in range(1, EXACT_UP_TO + 1):
             words, _ = exhaustive_or_sampled(symbols, n, rng, 64)
             step = 8 if model.width <= 100 else 1
             for b0 in range(0, len(words), step):
-                if time.perf_counter() - start > EXACT_SECONDS:
+                batch = words[b0:b0 + step]
+                cost = len(batch) * n * per_symbol
+                if ran and work[0] + cost > EXACT_WORK:
                     return
-                ran[n] = ran.get(n, 0) + len(words[b0:b0 + step])
-                yield words[b0:b0 + step], 0
+                work[0] += cost
+                ran[n] = ran.get(n, 0) + len(batch)
+                yield batch, 0
 
     scope = AgreementScope(exhaustive_up_to=0, long_lengths=(), precision="exact")
     v = check_agreement(model, scope, name=name, batches=batches())
     if not ran:
         return None
-    text = "exact rationals, offset 0: " + ", ".join(f"{k} word{'s' if k > 1 else ''} of length {n}"
-                                                     for n, k in sorted(ran.items()))
+    text = ("exact rationals, offset 0: " + ", ".join(f"{k} word{'s' if k > 1 else ''} of length {n}"
+                                                      for n, k in sorted(ran.items()))
+            + " (a fixed work budget, the same on every machine)")
     return Verdict(v.status, v.claim, v.method, text, v.counterexample, reason=v.reason, evidence=v.evidence)
 
 

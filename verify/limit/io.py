@@ -1,5 +1,8 @@
 """Saving a finite transformer T_N: npz (always) or safetensors (when the package is installed).
 
+A path without a suffix is a Hugging Face folder instead (torch_bridge.hf_compiled: config.json,
+model.safetensors with these keys, and the modeling code `transformers` loads with trust_remote_code=True).
+
 Keys (all float64 arrays): `embedding` (V × d), `positions` ((N+1) × d, row 0 = the BOS position),
 `unembedding` (outputs × d), and per layer l / head h: `layers.l.heads.h.{query,key,value,output}`,
 `layers.l.norm.{read,write,bias}` (LayerNorm without ε on (x, −x): y += write·sign(read·y) + bias),
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Dict
@@ -55,9 +59,33 @@ def metadata(finite: FiniteTransformer) -> Dict[str, object]:
                        for l in finite.layers]}
 
 
+def is_folder_target(path) -> bool:
+    """An --out without a suffix (or ending in a slash) names a Hugging Face folder (torch_bridge.hf_compiled)."""
+    return str(path).endswith(("/", os.sep)) or Path(path).suffix == ""
+
+
+def check_out_target(path, flag: str = "--out") -> None:
+    """Before the work: `path` can be written (a file ending in FORMATS, or a folder that does not exist yet:
+    nothing that is there already, not even an empty folder, is replaced)."""
+    from verify.outputs import check_file_target, check_folder_target
+    if is_folder_target(path):
+        if os.path.lexists(str(path).rstrip("/" + os.sep) or str(path)):
+            raise UserError(f"{flag} {str(path)!r}: exists; a Hugging Face folder is written to a new path "
+                            f"(or give a file name ending in {' or '.join(FORMATS)})")
+        check_folder_target(path, flag)
+    else:
+        check_file_target(path, flag, FORMATS)
+
+
 def save_finite(finite: FiniteTransformer, path: str, dense: bool = False) -> str:
     target = Path(path)
     suffix = target.suffix.lower()
+    if is_folder_target(path):   # a save_pretrained folder that transformers loads (trust_remote_code=True)
+        from torch_bridge.hf_compiled import save_pretrained_folder
+        if dense:
+            from verify.limit.realize import densify
+            finite = densify(finite)
+        return save_pretrained_folder(finite, path)
     if suffix not in FORMATS:
         raise UserError(f"--out must end in {' or '.join(FORMATS)} (got {target.name!r})")
     if suffix == ".safetensors":
@@ -76,7 +104,13 @@ def save_finite(finite: FiniteTransformer, path: str, dense: bool = False) -> st
             with open(tmp, "wb") as f:
                 np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
         else:
-            save_file(arrays, tmp, metadata={"json": json.dumps(meta)})
+            try:
+                save_file(arrays, tmp, metadata={"json": json.dumps(meta)})
+            except Exception as err:   # safetensors reports a failed write (a full disk) as its own error
+                code = re.search(r"\(os error (\d+)\)", str(err))
+                if code is None:
+                    raise
+                raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from None
 
     try:
         from verify.outputs import staged_file

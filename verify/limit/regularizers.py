@@ -13,7 +13,7 @@
            + precision_bits / 64                                         (precision)
            + Σ_W ‖W‖                                                     (parameter norms)
            + max_i ‖p_i‖₂                                                (position vectors)
-           + Σ_{l,h} max_i Σ_{j<=i} (1 + i − j)·|p_jᵀ K_lhᵀ Q_lh p_i|    (positional interaction)
+           + Σ_{l,h} max_i Σ_{j<=i} (1 + i − j)·|R_lh[i, j]|              (positional interaction)
            + #distinct rows of (p_i W_readᵀ)_{i=1..N}                    (positional information)
 
   where ‖W‖ = √(‖W‖₁‖W‖∞) (max column sum times max row sum: an upper bound on the spectral norm
@@ -21,17 +21,24 @@
   head's query/key/value/output map (a banded head's query adds its Toeplitz block G, key adds the
   identity over the one-hot block: ‖I‖ = 1), SignNorm read/write, MLP in/out — plus the largest |bias|;
   and W_read stacks what reads the residual stream other than queries and keys (values, norms, MLPs,
-  unembedding). The interaction term is SPEC §3's Σ_{j<=i} |p_jᵀKᵀQp_i| with each pair weighted by its
-  distance 1 + (i − j), so that interaction at a distance growing with N (a copy head reading i − N/2) is
-  charged as non-local, not priced like a previous-token head.
+  unembedding). The interaction term is SPEC §3's Σ_{j<=i} |p_jᵀKᵀQp_i| charged only for the part of the
+  positional attention that is neither periodic nor local: R = A − A_per, where A[i, j] = p_iᵀQᵀKp_j + φ(j, i)
+  (φ: a banded head's band) and A_per = (P_per Wq)(P_per Wk)ᵀ is the product of the table's periodic part
+  (`periodic_part`: the whole table when its input rows 1..N repeat with some Δ <= N/2, else its exactly
+  periodic coordinates when it splits as verify.limit.conditions.audit splits it, else nothing), a function of
+  (i mod Δ, j mod Δ); each pair of R is weighted by its distance 1 + (i − j), so that R's local part (φ within
+  τ) costs a constant while interaction at a distance growing with N (a copy head reading i − N/2) is charged
+  as non-local, not priced like a previous-token head.
 
-  Contract (checked in theorems/theorem9.py and tests): for the banded realization T_N of a compiled
-  Limit Transformer every term is independent of N (norms of G are bounded by the band's ℓ1 norm; one
-  positional row per residue class), so R(T_N) is bounded; a non-local head (φ ≡ 1, or a copy head at
-  distance N/2) makes the interaction term grow, and a non-periodic positional read (an absolute one-hot
-  APE, a sinusoid of irrational period) makes the information term grow.
-  Known gap: a model with periodic positional attention (a periodic part of p_jᵀKᵀQp_i) is charged for
-  it as if it were non-local; the compiled construction has none.
+  Contract (checked in theorems/theorem9.py and tests): for every model satisfying PERIODIC and LOCAL —
+  a periodic table (Δ <= N/2) whose heads add a local φ — every term is independent of N: A_per takes all of
+  the table's products (a one-hot periodic table with an identity product costs nothing, however many
+  same-residue pairs it links), R is φ within τ, norms of G are bounded by the band's ℓ1 norm, one positional
+  row per residue class; so R(T_N) is bounded, for the banded realization of every compiled Limit Transformer
+  too. A non-local head (φ ≡ 1, or a copy head at distance N/2) or a non-periodic table attended by position
+  (a sinusoid of irrational period with an identity product) makes the interaction term grow, and a
+  non-periodic positional read (an absolute one-hot APE, a sinusoid of irrational period) makes the
+  information term grow.
 """
 from __future__ import annotations
 
@@ -144,9 +151,33 @@ def _band_operator_norm(band: np.ndarray) -> float:
     return float(math.sqrt(col * rows.max()))
 
 
-def interaction_charge(P: np.ndarray, Wq: np.ndarray, Wk: np.ndarray, band: Optional[np.ndarray]) -> float:
-    """max_i Σ_{j<=i} (1 + i − j)·|A[i, j]| with A = (P Wq)(P Wk)ᵀ + band."""
-    pr = _products(P, Wq, Wk)
+def periodic_part(P: np.ndarray, split_period: int = 64) -> Optional[np.ndarray]:
+    """The table's periodic part P_per (what SPEC §2's PERIODIC asks of p_i, i >= 1): the whole table when rows
+    1..N repeat with some Δ <= N/2; else the table with its non-periodic coordinates zeroed when it splits
+    (verify.limit.conditions.split_periodic, Δ <= `split_period`: a periodic block beside a one-hot block, as
+    the dense realization stores φ); else None. The BOS row 0 stays with its coordinates: its products with the
+    periodic part depend on i mod Δ alone."""
+    from verify.limit.conditions import periodicity, split_periodic
+    P = np.asarray(P, dtype=np.float64)
+    n = P.shape[0] - 1
+    if n >= 2 and periodicity(P, max_period=max(1, n // 2), start=1).periodic:
+        return P
+    split = split_periodic(P, max_period=split_period, start=1)
+    if split is None:
+        return None
+    kept = np.array(P)
+    kept[:, list(split.remainder_columns)] = 0.0
+    return kept
+
+
+def interaction_charge(P: np.ndarray, Wq: np.ndarray, Wk: np.ndarray, band: Optional[np.ndarray],
+                       P_per: Optional[np.ndarray] = None) -> float:
+    """max_i Σ_{j<=i} (1 + i − j)·|R[i, j]| with R = A − A_per, A = (P Wq)(P Wk)ᵀ + band and A_per = (P_per Wq)
+    (P_per Wk)ᵀ, the product of the table's periodic part (`periodic_part`; None: nothing is periodic)."""
+    pr = None if P_per is P else _products(P, Wq, Wk)
+    per = None if P_per is None or P_per is P else _products(P_per, Wq, Wk)
+    if per is not None:                          # R's product part: [PQ, −PQ_per] · [PK, PK_per]ᵀ
+        pr = (-per[0], per[1]) if pr is None else (np.hstack([pr[0], -per[0]]), np.hstack([pr[1], per[1]]))
     if pr is None:
         if band is None:
             return 0.0
@@ -188,11 +219,12 @@ class NormRegularizer:
         biases = [0.0]
         reads: List[np.ndarray] = [finite.unembedding]
         interaction = 0.0
+        P_per = periodic_part(P) if hs else None
         for h in hs:
             norms += operator_norm(h.query) + operator_norm(h.key) + operator_norm(h.value) + operator_norm(h.output)
             if h.band is not None:
                 norms += _band_operator_norm(h.band) + 1.0
-            interaction += interaction_charge(P, h.query.T, h.key.T, h.band)
+            interaction += interaction_charge(P, h.query.T, h.key.T, h.band, P_per)
             reads.append(h.value)
         for layer in finite.layers:
             if layer.norm is not None:
@@ -287,7 +319,35 @@ def nonperiodic_example(N: int, frequency: float = 1.0):
                              unembedding=np.zeros((1, 2)), output_keys=("accept",), context=N)
 
 
+def _position_head_model(P: np.ndarray, N: int):
+    """One head attending by position alone: query = key = the identity on the table's coordinates."""
+    from verify.limit.model import FiniteTransformer, Head, Layer
+    d = P.shape[1]
+    head = Head(np.eye(d), np.eye(d), np.zeros((1, d)), np.zeros((d, 1)), name="positional attention")
+    return FiniteTransformer(alphabet=("a",), embedding=np.zeros((3, d)), positions=P, layers=(Layer((head,)),),
+                             unembedding=np.zeros((1, d)), output_keys=("accept",), context=N)
+
+
+def periodic_identity_example(N: int, period: int = 3):
+    """A one-hot periodic table (p_i = e_{i mod Δ}, the BOS row 0 zero) attended with the identity product:
+    A[i, j] = [i ≡ j mod Δ] links pairs at every distance, yet it is all periodic part — PERIODIC, and LOCAL
+    with φ = 0 — so R(T_N) must stay bounded."""
+    P = np.zeros((N + 1, period))
+    P[np.arange(1, N + 1), np.arange(1, N + 1) % period] = 1.0
+    return _position_head_model(P, N)
+
+
+def nonperiodic_attention_example(N: int, frequency: float = 1.0):
+    """The sinusoid (cos ωi, sin ωi), ω/2π irrational, attended with the identity product: A[i, j] = cos ω(i − j),
+    translation invariant but neither periodic nor local, so the interaction term grows."""
+    i = np.arange(N + 1)
+    return _position_head_model(np.stack([np.cos(frequency * i), np.sin(frequency * i)], axis=1), N)
+
+
+COMPLIANT_EXAMPLES = (("a one-hot periodic table (Δ = 3) with identity product", periodic_identity_example),)
 GROWING_EXAMPLES = (("a non-local head (φ ≡ 1)", nonlocal_example),
                     ("a copy head (attends to i − N/2)", copy_head_example),
                     ("an absolute one-hot APE read by a value", absolute_onehot_example),
-                    ("a non-periodic table (sinusoid, ω = 1)", nonperiodic_example))
+                    ("a non-periodic table (sinusoid, ω = 1)", nonperiodic_example),
+                    ("a non-periodic table attended by position (sinusoid, identity product)",
+                     nonperiodic_attention_example))

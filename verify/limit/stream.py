@@ -18,10 +18,9 @@ floats as verify.limit.forward's whole-sequence cumsums; rows are kept transpose
 the compiled sparse weights gather contiguous rows. Outputs equal verify.limit.forward's (tested), sums
 of products may differ from it in the last bits (a different summation order).
 
-The reference is the interpreter's semantics run blockwise (`interpret_blocks`): counts continue from
-the carried count, guarded counts keep the last max-distance source values, every other operation is
-verify.crasp.interpreter.pointwise at the same positions — equal to verify.crasp.interpreter.evaluate
-on the whole input (tested), in O(block · operations) memory.
+The reference is the interpreter run blockwise (verify.crasp.interpreter.Chunked): counts continue from
+the carried count, guarded counts keep the last max-distance source values — equal to
+verify.crasp.interpreter.evaluate on the whole input (tested), in O(block · operations) memory.
 """
 from __future__ import annotations
 
@@ -347,47 +346,17 @@ def _add_bias(y: np.ndarray, bias: np.ndarray) -> None:
 # ------------------------------------------------------------------ the reference, blockwise
 class BlockInterpreter:
     """The interpreter's values of every operation on one input `ids` (1-D), span of positions by span
-    (`advance(p1)`: positions p..p1−1, each value (1, B)): counts continue from the carried count,
-    guarded counts from the last max-distance source values, every other operation is
-    verify.crasp.interpreter.pointwise at the same positions (with the count dtype of the whole input)."""
+    (`advance(p1)`: positions p..p1−1, each value (1, B)): verify.crasp.interpreter.Chunked, which carries
+    each count's total and each guarded count's last source values (with the count dtype of the whole input)."""
 
     def __init__(self, line, ids: np.ndarray, offset: int = 0):
-        from verify.crasp.interpreter import count_dtype, symbol_ids
-        self.line, self.ids, self.offset = line, np.asarray(ids).reshape(-1), offset
-        self.sid = symbol_ids(line.alphabet)
-        self.dtype = count_dtype(line, len(self.ids))
-        self.p = 0
-        self.carry: Dict[int, int] = {}
-        self.tails: Dict[int, np.ndarray] = {}
+        from verify.crasp.interpreter import Chunked
+        self.ids = np.asarray(ids).reshape(-1)
+        self.run = Chunked(line, len(self.ids), offset)
 
     def advance(self, p1: int) -> List[np.ndarray]:
-        from verify.crasp.interpreter import pointwise
-        p0, B = self.p, p1 - self.p
-        self.p = p1
-        blk = self.ids[None, p0:p1]
-        positions = np.arange(p0 + 1, p1 + 1, dtype=np.int64)[None, :] + self.offset
-        vals: List[np.ndarray] = []
-        for idx, op in enumerate(self.line.ops):
-            a = [vals[i] for i in op.args]
-            if op.kind == "count":
-                c = np.cumsum(np.broadcast_to(a[0], (1, B)), axis=1, dtype=np.int64)
-                c += self.carry.get(idx, 0)
-                if B:
-                    self.carry[idx] = int(c[0, -1])
-                v = c.astype(self.dtype)
-            elif op.kind == "guarded_count":
-                src = np.broadcast_to(a[0], (1, B)).astype(np.int64)
-                depth = max(op.param) if len(op.param) else 0
-                ext = np.concatenate([self.tails.get(idx, np.zeros((1, depth), dtype=np.int64)), src], axis=1)
-                v = np.zeros((1, B), dtype=np.int64)
-                for d in op.param:
-                    v += ext[:, depth - d: depth - d + B]
-                self.tails[idx] = ext[:, ext.shape[1] - depth:]
-                v = v.astype(self.dtype, copy=False)
-            else:
-                v = np.broadcast_to(pointwise(op, a, blk, self.sid, positions, B, self.dtype), (1, B))
-            vals.append(v)
-        return vals
+        ev = self.run.advance(self.ids[None, self.run.p:p1])
+        return [ev.value(k) for k in range(len(ev.values))]
 
 
 # ------------------------------------------------------------------ the check

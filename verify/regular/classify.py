@@ -18,20 +18,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from verify.crasp.interpreter import ACCEPT_END, ACCEPT_LAST, ACCEPTANCE_MODES
 from verify.regular.decider import DeciderResult, access_words, decide
-from verify.regular.dfa import Dfa, minimal_dfa
+from verify.regular.dfa import Dfa, minimal_dfa, require_alphabet_size
 from verify.regular.monoid import Monoid, transition_monoid
 from verify.regular.pumping import (periodic_local_certificates, plain_certificate,
                                     recheck)
-from verify.regular.regex import TooLarge, regex_dfa
+from verify.regular.regex import TooLarge, regex_dfa, used_symbols
 from verify.spec import Automaton
+from verify.verdict import JsonFields
 
-ACCEPTANCE = ("last", "end")
-DEFAULT_ACCEPTANCE = "last"
+ACCEPTANCE = ACCEPTANCE_MODES           # the acceptance convention: one name (`acceptance`) along the whole route
+DEFAULT_ACCEPTANCE = ACCEPT_LAST
+ACCEPTANCE_READ = {ACCEPT_LAST: "last position", ACCEPT_END: "end marker"}   # where the output is read
 ACCEPTANCE_WHY = {
-    "last": "output read at the last input position (the catalogue's per-position labels and "
+    ACCEPT_LAST: "output read at the last input position (the catalogue's per-position labels and "
             "`verify prove`'s default); ADT's published labels use `end`",
-    "end": "output read at an appended end marker (ADT's convention)",
+    ACCEPT_END: "output read at an appended end marker (ADT's convention)",
 }
 MAX_DECIDER_STATES = 2_000
 KEYS = ("regex", "alphabet", "acceptance", "states", "classes", "crasp", "crasp_periodic_local",
@@ -52,7 +55,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Classification:
+class Classification(JsonFields):   # its JSON keys are attributes too (`crasp_periodic_local`, `certificate`)
     source: str                       # what was classified, in words
     regex: Optional[str]
     alphabet: Tuple[str, ...]
@@ -113,17 +116,17 @@ def _decider_witness(result: DeciderResult) -> Dict[str, Any]:
 
 
 def _crasp(dfa: Dfa, acceptance: str, monoid: Optional[Monoid]) -> Finding:
-    how = "last position" if acceptance == "last" else "end marker"
+    read_at = ACCEPTANCE_READ[acceptance]
     if dfa.n_states > MAX_DECIDER_STATES:
         return Finding(None, "undecided", f"undecided: too large (minimal DFA has {dfa.n_states} states, "
                                           f"the decider's cap is {MAX_DECIDER_STATES})")
     result = decide(dfa, acceptance)
     if result.passed:
-        return Finding(True, "decider", f"in C-RASP (NoPE), read at the {how} — decider: every strongly "
+        return Finding(True, "decider", f"in C-RASP (NoPE), read at the {read_at} — decider: every strongly "
                                         f"connected component of the minimal DFA separates its states "
                                         f"by balanced labellings (exact rational arithmetic)")
     witness = _decider_witness(result)
-    line = (f"not in C-RASP (NoPE), read at the {how} — decider: a component of the minimal DFA "
+    line = (f"not in C-RASP (NoPE), read at the {read_at} — decider: a component of the minimal DFA "
             f"does not separate its states")
     rests = "decider"
     if monoid is not None and not monoid.aperiodic:
@@ -162,7 +165,7 @@ def _ape(dfa: Dfa, monoid: Optional[Monoid], crasp: Finding, monoid_reason: str)
 def _synthesize(dfa: Dfa, acceptance: str, fragment: str, budget_s: float):
     """(program text, proof line, proved for all lengths?, reason) from H7's synthesis, if present."""
     try:
-        from verify.regular.synthesis import synthesize
+        from verify.regular.synthesis import synthesize, time_budgeted
     except ImportError:
         return None, None, False, "synthesis not available"
     try:
@@ -180,7 +183,10 @@ def _synthesize(dfa: Dfa, acceptance: str, fragment: str, budget_s: float):
         return (result.text, f"proved for all lengths: {proof.method}; {proof.scope}", True,
                 "plain" if plain else result.reason)
     if proof is not None:
-        return result.text, f"not proved for all lengths ({proof.status}): {proof.scope}", False, proof.reason
+        label = (" (time-budgeted: the wall-clock safety limit stopped the proof, so this length depends on the "
+                 "machine's load)" if time_budgeted(proof) else " (the proof's work budget: the same on every machine)")
+        return (result.text, f"not proved for all lengths ({proof.status}): {proof.scope}{label}", False,
+                proof.reason)
     return result.text, "not proved", False, result.reason
 
 
@@ -189,6 +195,7 @@ def classify_dfa(dfa: Dfa, acceptance: str = DEFAULT_ACCEPTANCE, regex: Optional
     """Classifies the language of a (not necessarily minimal) complete DFA."""
     if acceptance not in ACCEPTANCE:
         raise ValueError(f"acceptance must be one of {ACCEPTANCE}")
+    require_alphabet_size(len(dfa.alphabet), source or "the automaton's alphabet")
     started = time.perf_counter()
     dfa = dfa.minimize()
     notes: List[str] = [f"acceptance {acceptance}: {ACCEPTANCE_WHY[acceptance]}"]
@@ -229,6 +236,8 @@ def classify_dfa(dfa: Dfa, acceptance: str = DEFAULT_ACCEPTANCE, regex: Optional
 def classify_regex(pattern: str, alphabet: Optional[Sequence[str]] = None, acceptance: str = DEFAULT_ACCEPTANCE,
                    synthesis_budget_s: float = 0.0) -> Classification:
     started = time.perf_counter()
+    require_alphabet_size(len(alphabet) if alphabet is not None else len(used_symbols(pattern)),
+                          "--alphabet" if alphabet is not None else "the regular expression's alphabet")
     try:
         dfa = regex_dfa(pattern, alphabet)
     except TooLarge as ex:

@@ -32,6 +32,7 @@ from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 import networkx as nx
 
+from verify.crasp.interpreter import ACCEPT_END, ACCEPT_LAST
 from verify.regular.dfa import Dfa, quotient_dfa
 
 MAX_ROUNDS = 10_000
@@ -234,15 +235,15 @@ def decide_end(dfa: Dfa, names: Optional[Sequence[str]] = None) -> DeciderResult
         r = decide_scc(dfa, comp, names)
         results.append(r)
         if not r.passed:
-            return DeciderResult(False, "end", tuple(results), dfa=dfa)
-    return DeciderResult(True, "end", tuple(results), dfa=dfa)
+            return DeciderResult(False, ACCEPT_END, tuple(results), dfa=dfa)
+    return DeciderResult(True, ACCEPT_END, tuple(results), dfa=dfa)
 
 
-def decide(dfa: Dfa, acceptance: str = "last", names: Optional[Sequence[str]] = None) -> DeciderResult:
+def decide(dfa: Dfa, acceptance: str = ACCEPT_LAST, names: Optional[Sequence[str]] = None) -> DeciderResult:
     """Is the language of the minimal DFA `dfa` in plain C-RASP under this acceptance convention?"""
-    if acceptance == "end":
+    if acceptance == ACCEPT_END:
         return decide_end(dfa, names)
-    if acceptance != "last":
+    if acceptance != ACCEPT_LAST:
         raise ValueError(f"acceptance must be last or end, not {acceptance!r}")
     all_results: List[SccResult] = []
     for a in dfa.alphabet:
@@ -250,8 +251,8 @@ def decide(dfa: Dfa, acceptance: str = "last", names: Optional[Sequence[str]] = 
         r = decide_end(q)
         all_results.extend(r.sccs)
         if not r.passed:
-            return DeciderResult(False, "last", tuple(all_results), quotient=a, dfa=q)
-    return DeciderResult(True, "last", tuple(all_results))
+            return DeciderResult(False, ACCEPT_LAST, tuple(all_results), quotient=a, dfa=q)
+    return DeciderResult(True, ACCEPT_LAST, tuple(all_results))
 
 
 def access_words(dfa: Dfa) -> List[Tuple[str, ...]]:

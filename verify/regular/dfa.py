@@ -15,7 +15,19 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from verify.problems import UserError
 from verify.spec import Automaton
+
+# `verify classify` decides last-position acceptance through one quotient DFA per symbol, each a table of
+# states × symbols: time grows with the square of the alphabet, so the alphabet is capped (docs/classify.md)
+MAX_ALPHABET = 256
+
+
+def require_alphabet_size(size: int, what: str = "the alphabet") -> None:
+    """A UserError when a language for `verify classify` has more than MAX_ALPHABET symbols."""
+    if size > MAX_ALPHABET:
+        raise UserError(f"{what} has {size:,} symbols; `verify classify` takes at most {MAX_ALPHABET} "
+                        "(docs/classify.md lists the limits)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,13 +82,15 @@ def from_automaton(automaton: Automaton) -> Dfa:
 
 def reachable_order(dfa: Dfa) -> np.ndarray:
     """The states reachable from the start, in breadth-first order."""
-    order, seen = [dfa.start], {dfa.start}
+    rows = dfa.delta.tolist()                 # plain ints: one conversion, not one per transition
+    seen = bytearray(len(rows))
+    order = [dfa.start]
+    seen[dfa.start] = 1
     k = 0
     while k < len(order):
-        for t in dfa.delta[order[k]]:
-            t = int(t)
-            if t not in seen:
-                seen.add(t)
+        for t in rows[order[k]]:
+            if not seen[t]:
+                seen[t] = 1
                 order.append(t)
         k += 1
     return np.array(order, dtype=np.int64)
@@ -117,9 +131,13 @@ def minimize(dfa: Dfa) -> Dfa:
         for y, inside in touched.items():
             if len(inside) == len(blocks[y]):
                 continue
-            outside = blocks[y] - inside
-            small, large = (inside, outside) if len(inside) <= len(outside) else (outside, inside)
-            blocks[y] = large
+            # split in time proportional to |inside| (Hopcroft's bound): the smaller half leaves y
+            if 2 * len(inside) <= len(blocks[y]):
+                blocks[y] -= inside                  # in place: O(|inside|)
+                small = inside
+            else:                                   # |y| < 2·|inside|: the difference is as cheap
+                small = blocks[y] - inside
+                blocks[y] = inside
             z = len(blocks)
             blocks.append(small)
             for q in small:

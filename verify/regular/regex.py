@@ -6,8 +6,8 @@ alternation `|`, postfix `*` (zero or more), `+` (one or more), `?` (optional), 
 word written `ε` or `()`. Whitespace is ignored. An empty branch (`a|`) is the empty word.
 
 Limits (checked before any automaton is built): at most MAX_REGEX_CHARS characters, nesting
-depth at most MAX_DEPTH; the subset construction stops past MAX_SUBSET_STATES DFA states and
-raises `TooLarge` (reported as "undecided: too large", not as a user error).
+depth at most MAX_DEPTH; the subset construction stops past MAX_SUBSET_STATES DFA states (fewer for a
+large alphabet: at most MAX_SUBSET_CELLS states × symbols) and raises `TooLarge` (reported as "undecided: too large", not as a user error).
 Every parse error is a UserError naming the column, with the pattern and a caret under it."""
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from verify.regular.dfa import Dfa, minimize
 MAX_REGEX_CHARS = 10_000
 MAX_DEPTH = 200
 MAX_SUBSET_STATES = 20_000
+MAX_SUBSET_CELLS = 20_000_000    # DFA states × symbols the subset construction may tabulate
 EPSILON = "ε"
 
 
@@ -58,8 +59,10 @@ def tokenize(pattern: str, alphabet: Optional[Tuple[str, ...]]) -> List[Token]:
         raise located(pattern, MAX_REGEX_CHARS + 1,
                       f"the regular expression has {len(pattern)} characters; the limit is {MAX_REGEX_CHARS}")
 
+    members = None if alphabet is None else frozenset(alphabet)   # O(1) membership, whatever the alphabet's size
+
     def known(sym: str, col: int) -> str:
-        if alphabet is not None and sym not in alphabet:
+        if members is not None and sym not in members:
             raise located(pattern, col, f"symbol {sym!r} is not in the alphabet {{{', '.join(alphabet)}}}; "
                                         "pass --alphabet with every symbol the expression uses")
         return sym
@@ -235,25 +238,39 @@ def regex_dfa(pattern: str, alphabet: Optional[Sequence[str]] = None, max_states
 
 
 def subset_construction(nfa: _Nfa, frag, alphabet: Tuple[str, ...], max_states: int) -> Dfa:
+    """Linear in what it reads: each DFA state's row is built from the edges leaving its NFA states (one
+    pass over them, grouping targets by symbol), not by scanning every edge once per symbol; symbols
+    with no edge go to the sink without being visited."""
+    k = len(alphabet)
+    if max_states * k > MAX_SUBSET_CELLS:
+        max_states = max(2, MAX_SUBSET_CELLS // k)
     start = nfa.closure([frag[0]])
     names: Dict[FrozenSet[int], int] = {frozenset(): 0, start: 1}   # state 0: the dead set (sink)
-    rows: List[List[int]] = [[0] * len(alphabet), None]
+    rows: List[Optional[np.ndarray]] = [np.zeros(k, dtype=np.int64), None]
     todo = [start]
     while todo:
         cur = todo.pop()
-        row = []
-        for k in range(len(alphabet)):
-            moved = [t for s in cur for syms, t in nfa.edges[s] if k in syms]
-            nxt = nfa.closure(moved) if moved else frozenset()
+        moved: Dict[int, List[int]] = {}
+        for s in cur:
+            for syms, t in nfa.edges[s]:
+                for a in syms:
+                    moved.setdefault(a, []).append(t)
+        row = np.zeros(k, dtype=np.int64)
+        closures: Dict[FrozenSet[int], FrozenSet[int]] = {}   # symbols with the same targets share a closure
+        for a, targets in moved.items():
+            key = frozenset(targets)
+            nxt = closures.get(key)
+            if nxt is None:
+                nxt = closures[key] = nfa.closure(key)
             if nxt not in names:
                 if len(names) >= max_states:
                     raise TooLarge(f"the subset construction passed {max_states} DFA states")
                 names[nxt] = len(names)
                 rows.append(None)
                 todo.append(nxt)
-            row.append(names[nxt])
+            row[a] = names[nxt]
         rows[names[cur]] = row
     accepting = np.zeros(len(names), dtype=bool)
     for s, q in names.items():
         accepting[q] = frag[1] in s
-    return Dfa(alphabet, np.array(rows, dtype=np.int64), accepting, 1)
+    return Dfa(alphabet, np.stack(rows), accepting, 1)

@@ -12,7 +12,7 @@ Candidates come from two routes, cheapest first:
    all prefixes of all short words, refined with counterexamples.
 Every candidate is first compared with the automaton on every word up to a length (~10, as many
 as fit in a fixed number of cells), then proved for every length with the k-induction prover of
-`verify prove` (`verify.smt.induction.prove` on `verify.smt.miter.Miter(program, automaton, mode)`,
+`verify prove` (`verify.smt.induction.prove` on `verify.smt.miter.Miter(program, automaton, acceptance)`,
 the same prefix-membership claim `verify prove --spec` checks). A constructed program whose
 components the automaton's states do not pin down is proved against the automaton unfolded by
 those components, after checking that both have the same minimal DFA (`prove_candidate`). A
@@ -27,18 +27,18 @@ from typing import Generator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from verify.checking import all_strings
 from verify.crasp import ast as A
 from verify.crasp.fragment import PLAIN, fragment as fragment_of
-from verify.crasp.interpreter import ACCEPT_END, ACCEPT_LAST, accepts, evaluate
+from verify.crasp.interpreter import ACCEPT_END, ACCEPT_LAST
 from verify.crasp.parser import parse_program
 from verify.crasp.printer import to_text
 from verify.problems import UserError
+from verify.regular import synthesis_construct as C, synthesis_search as S
+from verify.regular.synthesis_filter import MAX_CELLS, exhaustive_length, first_mismatch  # noqa: F401 (API)
 from verify.spec import Automaton
-from verify.verdict import HOLDS, REFUTED, UNKNOWN, Verdict
+from verify.verdict import HOLDS, REFUTED, Verdict
 
 FRAGMENTS = ("crasp", "crasp_periodic_local")
-MAX_CELLS = 2_000_000           # words × positions evaluated by the exhaustive filter
 SOURCE = "<synthesized>"
 
 
@@ -54,41 +54,6 @@ class SynthesisResult:
     def proved(self) -> bool:
         """Proved equal for every length (a Z3 k-induction proof)."""
         return self.proof is not None and self.proof.status == HOLDS
-
-
-# ------------------------------------------------------------------ checking a candidate
-def exhaustive_length(k: int, mode: str, max_cells: int = MAX_CELLS) -> int:
-    """The longest L such that all words up to L fit in `max_cells` cells (at most 12)."""
-    L = 1
-    while L < 12:
-        nxt = L + 1
-        cells = k ** nxt * nxt if mode == ACCEPT_LAST else sum(k ** n * (n + 1) for n in range(1, nxt + 1))
-        if cells > max_cells:
-            break
-        L = nxt
-    return L
-
-
-def first_mismatch(program: A.Program, automaton: Automaton, mode: str, max_len: int) -> Optional[Tuple[str, ...]]:
-    """The shortest word up to max_len on which the program's accept and the automaton differ
-    (prefix membership: under `last` every prefix of every word of length max_len is compared)."""
-    k = len(automaton.alphabet)
-    perm = np.array([program.alphabet.index(a) for a in automaton.alphabet], dtype=np.int64)
-    if mode == ACCEPT_LAST:
-        ids = all_strings(k, max_len).astype(np.int64)
-        got = evaluate(program, perm[ids]).output("accept")
-        bad = got != automaton.labels(ids)
-        if not bad.any():
-            return None
-        first = np.where(bad.any(axis=1), bad.argmax(axis=1), max_len)
-        row = int(first.argmin())
-        return tuple(automaton.alphabet[i] for i in ids[row, :int(first[row]) + 1])
-    for n in range(1, max_len + 1):
-        ids = all_strings(k, n).astype(np.int64)
-        bad = accepts(program, perm[ids], ACCEPT_END) != automaton.labels(ids)[:, -1]
-        if bad.any():
-            return tuple(automaton.alphabet[i] for i in ids[int(bad.argmax())])
-    return None
 
 
 def guide_words(automaton: Automaton, length: int = 32, per_state: int = 12, seed: int = 0) -> np.ndarray:
@@ -121,35 +86,57 @@ def guide_words(automaton: Automaton, length: int = 32, per_state: int = 12, see
     return np.array(rows, dtype=np.int64).reshape(-1, length)
 
 
-def prove_equal(program: A.Program, automaton: Automaton, mode: str, budget_s: float) -> Verdict:
-    """`verify prove PROGRAM --spec AUTOMATON --mode MODE` as a library call (the program's alphabet
-    lists the automaton's symbols in the automaton's order)."""
-    from verify.smt.induction import InductionSettings, prove
+# A proof attempt's solver work is a fixed function of the --budget seconds (Z3 rlimit units, the same on every
+# machine; verify.smt.induction budgets each phase by them), so a candidate's answer, and the length an
+# unproved one is "checked up to", never depend on the machine's load. The wall clock is only a safety limit;
+# when it stops a proof, the answer says so (`time_budgeted`).
+WORK_PER_SECOND = 4_000_000
+
+
+def proof_settings(budget_s: float, timeout_s: Optional[float] = None):
+    """The InductionSettings of one proof attempt: work from `budget_s` (phases in fixed shares), wall-clock
+    safety limit `timeout_s` (default: twice `budget_s`)."""
+    from verify.smt.induction import InductionSettings
+    work = max(0.5, budget_s) * WORK_PER_SECOND
+    return InductionSettings(timeout_s=max(0.5, timeout_s if timeout_s is not None else 2 * budget_s),
+                             bound=16, bound_work=int(0.1 * work), deep_bound=32, deep_work=int(0.2 * work),
+                             work=int(0.6 * work), minimize_work=int(0.1 * work))
+
+
+def time_budgeted(verdict: Optional[Verdict]) -> bool:
+    """Whether the wall-clock safety limit, not the work budget, stopped a proof attempt (then how far it got
+    depends on the machine and its load)."""
+    return verdict is not None and (verdict.evidence.get("stopped_by") == "time"
+                                    or "wall-clock safety limit" in (verdict.reason or ""))
+
+
+def prove_equal(program: A.Program, automaton: Automaton, acceptance: str, budget_s: float,
+                timeout_s: Optional[float] = None) -> Verdict:
+    """`verify prove PROGRAM --spec AUTOMATON --mode ACCEPTANCE` as a library call (the program's alphabet
+    lists the automaton's symbols in the automaton's order), with the work of `proof_settings(budget_s)`."""
+    from verify.smt.induction import prove
     from verify.smt.miter import Miter
-    budget_s = max(0.5, budget_s)
-    settings = InductionSettings(timeout_s=budget_s, bound=16, bound_s=min(2.0, budget_s / 4),
-                                 deep_bound=32, deep_s=min(2.0, budget_s / 8), minimize_s=min(1.0, budget_s / 10))
-    miter = Miter(program, automaton, mode, 0, spec_title="the automaton")
+    settings = proof_settings(budget_s, timeout_s)
+    miter = Miter(program, automaton, acceptance, 0, spec_title="the automaton")
     extra = guide_words(automaton) if tuple(program.alphabet) == tuple(automaton.alphabet) else None
     return prove(miter, settings, extra_words=extra)
 
 
-def prove_candidate(program: A.Program, automaton: Automaton, trackers: Sequence, mode: str,
-                    budget_s: float) -> Verdict:
+def prove_candidate(program: A.Program, automaton: Automaton, trackers: Sequence, acceptance: str,
+                    budget_s: float, timeout_s: Optional[float] = None) -> Verdict:
     """Prove against the automaton — or, for a constructed program whose components the
     automaton's states do not pin down (two paths through the components reach one state), against
     the same language's automaton unfolded by the components the program tracks
     (`synthesis_construct.unfolded`): there the invariants the proof needs ("this component was
     entered, that one not") are per-state equalities the prover can guess. The unfolded automaton
     is first shown to recognize the same language (identical minimal DFAs), and the verdict says so."""
-    from verify.regular import synthesis_construct as C
     from verify.regular.dfa import minimal_dfa
     unfolded = C.unfolded(automaton, trackers) if trackers else None
     if unfolded is None or len(unfolded.states) <= len(minimal_dfa(automaton).accepting):
-        return prove_equal(program, automaton, mode, budget_s)
+        return prove_equal(program, automaton, acceptance, budget_s, timeout_s)
     if not minimal_dfa(unfolded).same_as(minimal_dfa(automaton)):  # pragma: no cover - a bug
         raise AssertionError("the unfolded automaton recognizes another language")
-    v = prove_equal(program, unfolded, mode, budget_s)
+    v = prove_equal(program, unfolded, acceptance, budget_s, timeout_s)
     how = (f"; proved against the given automaton unfolded by the components the program tracks "
            f"({len(unfolded.states)} states), which recognizes the same language (identical minimal DFAs)")
     claim = v.claim.replace(f"the automaton ({len(unfolded.states)} states)",
@@ -163,7 +150,6 @@ def _candidates(automaton: Automaton, acceptance: str, fragment: str, deadline: 
                 notes: List[str]) -> Generator[Tuple[str, A.Program, list], Optional[Tuple[str, ...]], None]:
     """Constructions first (cheapest configuration first), then the search; a word sent back
     (one the last candidate got wrong) refines the search."""
-    from verify.regular import synthesis_construct as C
     machine = C.machine_for(automaton, acceptance)
     for config in C.configs(fragment, len(automaton.alphabet), C.scc_periods(machine)):
         if time.monotonic() > deadline:
@@ -178,7 +164,6 @@ def _candidates(automaton: Automaton, acceptance: str, fragment: str, deadline: 
                 notes.append(f"{name} ({config.describe()}): {ex}")
                 continue
             yield f"{name} ({config.describe()})", program, trackers
-    from verify.regular import synthesis_search as S
     search = S.search(automaton, acceptance, fragment, deadline, notes)
     feedback = None
     while True:
@@ -197,7 +182,6 @@ POLISH_PROOF_S = 5.0
 def _smaller(automaton: Automaton, acceptance: str, fragment: str, deadline: float, max_len: int):
     """A short search for a smaller program, proved: (program, text, verdict, route) or None.
     Constructed programs are correct but long; a reader prefers `#["b" and #["a"] >= 1] >= 1`."""
-    from verify.regular import synthesis_search as S
     left = deadline - time.monotonic()
     if left < POLISH_SEARCH_S + POLISH_PROOF_S:
         return None
@@ -210,7 +194,7 @@ def _smaller(automaton: Automaton, acceptance: str, fragment: str, deadline: flo
         return None
     text = to_text(program)
     parsed = parse_program(text, SOURCE)
-    verdict = prove_equal(parsed, automaton, acceptance, min(POLISH_PROOF_S, deadline - time.monotonic()))
+    verdict = prove_equal(parsed, automaton, acceptance, POLISH_PROOF_S, deadline - time.monotonic())
     return (parsed, text, verdict, route) if verdict.status == HOLDS else None
 
 
@@ -233,6 +217,7 @@ def synthesize(automaton: Automaton, acceptance: str = ACCEPT_LAST, fragment: st
     notes: List[str] = []
     best: Optional[Tuple[A.Program, str, Verdict, str]] = None
     tried = 0
+    clock_stopped = False   # the deadline (wall clock) cut the search or a proof: the answer is time-budgeted
     candidates = _candidates(automaton, acceptance, fragment, deadline, notes)
     feedback: Optional[Tuple[str, ...]] = None   # a word the last candidate got wrong (for the search)
     while True:
@@ -254,12 +239,14 @@ def synthesize(automaton: Automaton, acceptance: str = ACCEPT_LAST, fragment: st
             continue
         left = deadline - time.monotonic()
         if left <= 0.5 and best is not None:
+            clock_stopped = True
             break
         text = to_text(program)
         parsed = parse_program(text, SOURCE)
-        # a proof attempt may use most, not all, of what is left: a later candidate (a smaller
-        # program from the search) may be provable where this one is not
-        verdict = prove_candidate(parsed, automaton, trackers, acceptance, max(min(left, 5.0), 0.75 * left))
+        # every attempt gets the same work (a function of budget_s alone: its answer does not depend on the
+        # load); what is left of the time is only its safety limit
+        verdict = prove_candidate(parsed, automaton, trackers, acceptance, 0.75 * budget_s, max(left, 1.0))
+        clock_stopped = clock_stopped or time_budgeted(verdict)
         if verdict.status == HOLDS:
             if route.startswith("construction") and len(parsed.lets) > POLISH_LETS:
                 smaller = _smaller(automaton, acceptance, fragment, deadline, max_len)
@@ -276,14 +263,20 @@ def synthesize(automaton: Automaton, acceptance: str = ACCEPT_LAST, fragment: st
             best = (parsed, text, verdict, route)
         notes.append(f"{route}: no proof within the budget ({verdict.reason})")
         if time.monotonic() > deadline:
+            clock_stopped = True
             break
     seconds = round(time.monotonic() - started, 3)
+    clock_stopped = clock_stopped or time.monotonic() > deadline
+    label = (f"; time-budgeted: the {budget_s:g} s --budget stopped the search on the clock, so how far it got "
+             f"depends on the machine's load (a larger --budget may find more)" if clock_stopped else "")
     if best is not None:
         parsed, text, verdict, route = best
+        how = ("the wall-clock safety limit stopped the proof" if time_budgeted(verdict) else
+               f"the proof's work budget for --budget {budget_s:g} ran out")
         return SynthesisResult(parsed, text, verdict,
                                f"found by {route}; only checked up to length "
-                               f"{verdict.evidence.get('checked_up_to', '?')} (no proof for all lengths "
-                               f"within {budget_s:g} s)", seconds)
-    why = "no program found within the budget" if time.monotonic() > deadline else "no program found"
+                               f"{verdict.evidence.get('checked_up_to', '?')} (no proof for all lengths: {how})"
+                               + label, seconds)
+    why = "no program found within the budget" if clock_stopped else "no program found"
     return SynthesisResult(None, None, None, f"{why} ({tried} candidate programs checked; "
-                           + "; ".join(notes[-6:]) + ")", seconds)
+                           + "; ".join(notes[-6:]) + ")" + label, seconds)

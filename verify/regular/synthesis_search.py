@@ -24,6 +24,8 @@ from verify.checking import all_strings
 from verify.crasp import ast as A
 from verify.crasp.builder import ProgramBuilder, count, guarded, periodic, sym
 from verify.crasp.interpreter import ACCEPT_LAST
+from verify.regular.synthesis_filter import exhaustive_length, first_mismatch
+from verify.regular.synthesis_machine import machine_for, scc_periods
 from verify.spec import Automaton
 
 SAMPLE_CELLS = 40_000          # words × positions of the base sample
@@ -38,16 +40,16 @@ class _Samples:
     """Blocks of words (ids, rows × n) with the positions that are compared (mask) and the wanted
     labels there. `last`: every prefix; `end`: the end marker after each word."""
 
-    def __init__(self, automaton: Automaton, mode: str):
-        self.automaton, self.mode = automaton, mode
+    def __init__(self, automaton: Automaton, acceptance: str):
+        self.automaton, self.acceptance = automaton, acceptance
         self.k = len(automaton.alphabet)
         self.blocks: List[np.ndarray] = []
         self.masks: List[np.ndarray] = []
         self.wants: List[np.ndarray] = []
         L = 1
-        while (self.k ** (L + 1)) * (L + 1) * (1 if mode == ACCEPT_LAST else 2) <= SAMPLE_CELLS and L < 14:
+        while (self.k ** (L + 1)) * (L + 1) * (1 if acceptance == ACCEPT_LAST else 2) <= SAMPLE_CELLS and L < 14:
             L += 1
-        if mode == ACCEPT_LAST:
+        if acceptance == ACCEPT_LAST:
             self.add(all_strings(self.k, L).astype(np.int64))
         else:
             for n in range(1, L + 1):
@@ -55,7 +57,7 @@ class _Samples:
 
     def add(self, ids: np.ndarray) -> None:
         labels = self.automaton.labels(ids)
-        if self.mode == ACCEPT_LAST:
+        if self.acceptance == ACCEPT_LAST:
             self.blocks.append(ids)
             self.masks.append(np.ones(ids.shape, dtype=bool))
             self.wants.append(labels)
@@ -204,8 +206,6 @@ def _fit(pool: _Pool, target: np.ndarray) -> Optional[A.Expr]:
 def search(automaton: Automaton, acceptance: str, fragment: str, deadline: float,
            notes: List[str]) -> Generator[Tuple[str, A.Program], Optional[Tuple[str, ...]], None]:
     """Yields fitted programs; send back a word the last one got wrong (it joins the samples)."""
-    from verify.regular.synthesis import exhaustive_length, first_mismatch
-    from verify.regular.synthesis_construct import machine_for, scc_periods
     if time.monotonic() > deadline:
         return
     alphabet = tuple(automaton.alphabet)

@@ -59,6 +59,7 @@ class InductionSettings:
     sample_words: int = 300        # words per sampler
     sample_len: int = 32           # their length (every prefix is a sample)
     max_classes: int = 64          # split by the whole finite part only up to this many classes
+    max_pairwise: int = 16         # bounds on pairwise differences only up to this many integer components
     work: Optional[int] = 600_000_000        # Houdini and k-induction together
     timeout_s: float = 60.0        # wall-clock safety limit for the whole proof attempt
     seed: int = 0
@@ -70,7 +71,7 @@ class InductionSettings:
 
 
 # ---------------------------------------------------------------- sampling
-def sample_words(k: int, settings: InductionSettings, extra: Optional[np.ndarray] = None) -> List[np.ndarray]:
+def sample_words(k: int, settings: InductionSettings, extra=None) -> List[np.ndarray]:
     """Uniform words and 'block' words (runs of one symbol: a^i b^j ... reach the deep states of
     counter languages that uniform words rarely reach)."""
     rng = np.random.default_rng(settings.seed)
@@ -85,9 +86,18 @@ def sample_words(k: int, settings: InductionSettings, extra: Optional[np.ndarray
     depth = max(1, min(8, int(np.log(4096) / np.log(max(k, 2)))))
     grid = np.stack(np.meshgrid(*[np.arange(k)] * depth, indexing="ij"), -1).reshape(-1, depth)
     out = [uniform, blocks, grid]
-    if extra is not None and len(extra):
+    if isinstance(extra, list):          # words of several lengths, one array each
+        out.extend(np.asarray(e) for e in extra if len(e))
+    elif extra is not None and len(extra):
         out.append(np.asarray(extra))
     return out
+
+
+def _words(miter: Miter, settings: InductionSettings, extra) -> List[np.ndarray]:
+    """The generic sampled words, the caller's, and those the specification asks for (a sequence task:
+    its own teacher-forced inputs, whose states uniform words almost never reach)."""
+    own = [np.asarray(w) for w in miter.spec.sample_words(settings.seed) if len(w)]
+    return sample_words(len(miter.alphabet), settings, extra) + own
 
 
 def sampled_states(miter: Miter, words: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
@@ -134,21 +144,80 @@ def rational_nullspace(M: List[List[int]]) -> List[List[Fraction]]:
     return basis
 
 
+PRIME = 2_147_483_647     # 2^31 − 1: products of two residues fit in int64
+EXACT_COLUMNS = 24
+LEAN_UPPER = 2
+
+
+def _rational(r: int, p: int = PRIME) -> Optional[Fraction]:
+    """The fraction a/b with |a|, b <= sqrt(p/2) congruent to r mod p (rational reconstruction), or None."""
+    bound = int((p // 2) ** 0.5)
+    r0, r1, t0, t1 = p, r % p, 0, 1
+    while r1 > bound:
+        q = r0 // r1
+        r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
+    if t1 == 0 or abs(t1) > bound:
+        return None
+    return Fraction(r1, t1)
+
+
+def modular_nullspace(M: np.ndarray, p: int = PRIME) -> List[List[Fraction]]:
+    """The basis rational_nullspace gives (from the reduced row echelon form, which is unique), computed
+    modulo a prime with vectorized row operations and lifted back by rational reconstruction. A vector
+    whose entries do not lift is skipped; the caller re-checks every vector exactly (these are guesses
+    for Houdini, which proves what it keeps), so a rare unlucky prime costs a candidate, never soundness."""
+    A = np.asarray(M, dtype=object) % p
+    A = A.astype(np.int64)
+    rows, cols = A.shape
+    pivots: List[int] = []
+    r = 0
+    for c in range(cols):
+        if r == rows:
+            break
+        nz = np.flatnonzero(A[r:, c])
+        if len(nz) == 0:
+            continue
+        i = r + int(nz[0])
+        A[[r, i]] = A[[i, r]]
+        A[r] = A[r] * pow(int(A[r, c]), p - 2, p) % p
+        f = A[:, c].copy()
+        f[r] = 0
+        A = (A - (f[:, None] * A[r][None, :]) % p) % p
+        pivots.append(c)
+        r += 1
+    out = []
+    for free in (c for c in range(cols) if c not in pivots):
+        v: List[Optional[Fraction]] = [Fraction(0)] * cols
+        v[free] = Fraction(1)
+        for i, c in enumerate(pivots):
+            v[c] = _rational(int(-A[i, free]) % p, p)
+        if all(x is not None for x in v):
+            out.append(v)
+    return out
+
+
 def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
     """Integer (coefficients, constant) with coefficients·x == constant on every row of X:
-    the exact rational nullspace of [X | 1] (computed from its Gram matrix, which has the same
-    nullspace), scaled to coprime integers and re-checked on every row."""
+    the rational nullspace of [X | 1] (from its Gram matrix, which has the same nullspace), scaled to
+    coprime integers and re-checked exactly on every row."""
     if X.shape[1] == 0 or X.shape[0] == 0:
         return []
-    Y = np.unique(np.concatenate([X, np.ones((X.shape[0], 1), dtype=np.int64)], axis=1), axis=0)
-    if int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 62:
-        gram = Y.T.dot(Y).tolist()  # int64 is exact here
+    Y = np.concatenate([X, np.ones((X.shape[0], 1), dtype=np.int64)], axis=1)   # repeated rows change nothing
+    if int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 53:
+        F = Y.astype(np.float64)   # every partial sum is an integer below 2^53: exact, and BLAS-fast
+        gram = F.T.dot(F).astype(np.int64)
+    elif int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 62:
+        gram = Y.T.dot(Y)  # int64 is exact here
     else:
         Y = Y.astype(object)  # Python integers: no overflow
-        gram = Y.T.dot(Y).tolist()
-    gram = [[int(x) for x in row] for row in gram]
+        gram = Y.T.dot(Y)
     out = []
-    for vec in rational_nullspace(gram):
+    # exact fractions for small systems; past EXACT_COLUMNS components (a sequence task over a vocabulary),
+    # modulo a prime: fractions cost cubically many big-number operations there
+    basis = (rational_nullspace([[int(x) for x in row] for row in gram.tolist()]) if gram.shape[0] <= EXACT_COLUMNS
+             else modular_nullspace(gram))
+    found = []
+    for vec in basis:
         den = 1
         for f in vec:
             den = den * f.denominator // gcd(den, f.denominator)
@@ -162,10 +231,21 @@ def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
             continue
         if first < 0:
             ints = [-x for x in ints]
-        coeffs, const = tuple(ints[:-1]), -ints[-1]
-        if np.all(Y[:, :-1].astype(object).dot(np.array(coeffs, dtype=object)) == const):  # exact re-check
-            out.append((coeffs, const))
-    return out
+        found.append((tuple(ints[:-1]), -ints[-1]))
+    return [eq for eq, ok in zip(found, _hold_on_every_row(Y[:, :-1], found)) if ok]  # exact re-check
+
+
+def _hold_on_every_row(Y: np.ndarray, equalities: Sequence[Tuple[Tuple[int, ...], int]]) -> List[bool]:
+    """For each (coeffs, const): coeffs·y == const on every row, exactly — all at once in float64 where every
+    partial sum is an integer below 2^53, else one by one in Python integers."""
+    if not equalities:
+        return []
+    C = np.array([c for c, _ in equalities], dtype=object).T
+    big = int(np.abs(Y).max()) if Y.size else 0
+    if Y.dtype != object and all(big * sum(abs(int(x)) for x in c) + abs(k) < 2 ** 53 for c, k in equalities):
+        values = Y.astype(np.float64).dot(C.astype(np.float64))
+        return [bool(np.all(values[:, j] == k)) for j, (_, k) in enumerate(equalities)]
+    return [bool(np.all(Y.astype(object).dot(C[:, j]) == k)) for j, (_, k) in enumerate(equalities)]
 
 
 def _sign_ok(x, sg) -> bool:
@@ -237,7 +317,15 @@ class CandidateFactory:
             s += (f" {sign} " if i else sign) + f"{mag}{nm}"
         return f"{s.strip()} = {const}"
 
-    def for_rows(self, rows: np.ndarray, assignment: Sequence[Tuple[StateVar, int]]) -> None:
+    @property
+    def lean(self) -> bool:
+        """A machine with many integer components (a sequence task over a vocabulary: counts per token):
+        candidates that are quadratic in them, or that Houdini would drop one counterexample at a time, are
+        left out — pairwise differences, upper bounds a counter merely reached in the samples (only
+        bounds up to LEAN_UPPER are kept) and bounds under the whole finite part."""
+        return len(self.numeric) > self.settings.max_pairwise
+
+    def for_rows(self, rows: np.ndarray, assignment: Sequence[Tuple[StateVar, int]], bounds: bool = True) -> None:
         """Equalities and bounds on the integer components over the selected sampled states,
         guarded by the finite assignment that selects them."""
         X = self.X[rows]
@@ -256,9 +344,13 @@ class CandidateFactory:
                 return z3.Implies(guard(S), body) if guard else body
             self.add(holds, prefix + self.linear_text(coeffs, const),
                      lambda vals, used=used, k=const: ok(vals) or sum(ci * vals[n] for ci, n in used) == k)
+        if not bounds:
+            return
         lo, hi = X.min(axis=0), X.max(axis=0)
         for j, v in enumerate(numeric):
             for op, b in ((">=", int(lo[j])), ("<=", int(hi[j]))):
+                if op == "<=" and self.lean and b > LEAN_UPPER:
+                    continue
                 def holds(S, n=v.name, b=b, op=op, guard=guard):
                     body = S[n] >= b if op == ">=" else S[n] <= b
                     return z3.Implies(guard(S), body) if guard else body
@@ -268,8 +360,9 @@ class CandidateFactory:
 
     def build(self) -> List[Candidate]:
         self.for_rows(np.ones(self.X.shape[0], dtype=bool), ())
-        # pairwise differences (octagon-style), globally
-        for i, u in enumerate(self.numeric):
+        # pairwise differences (octagon-style), globally: quadratic in the integer components, so only
+        # for small machines (a sequence task over a large vocabulary has one count per token)
+        for i, u in enumerate(() if self.lean else self.numeric):
             for j, v in enumerate(self.numeric):
                 if i < j:
                     d = self.X[:, i] - self.X[:, j]
@@ -314,7 +407,7 @@ class CandidateFactory:
                     lambda vals, ps=set(pairs), va=va, vb=vb: (int(vals[va.name]), int(vals[vb.name])) in ps)
         if 1 < len(keys) <= self.settings.max_classes and len(fin) > 1:
             for c, key in enumerate(keys):
-                self.for_rows(inverse == c, tuple(zip(fin, (int(x) for x in key))))
+                self.for_rows(inverse == c, tuple(zip(fin, (int(x) for x in key))), bounds=not self.lean)
 
     def sign_patterns(self) -> None:
         """Predicate abstraction: the finite part together with the sign (<0, =0, >0) of every
@@ -567,7 +660,7 @@ def infer_invariant(miter: Miter, settings: Optional[InductionSettings] = None,
     """The Houdini-proved invariant alone (no property): sampled, guessed, kept only if inductive.
     Empty if the solver gives up."""
     settings = settings or InductionSettings()
-    states = sampled_states(miter, sample_words(len(miter.alphabet), settings, extra_words))
+    states = sampled_states(miter, _words(miter, settings, extra_words))
     invariant, _ = houdini(miter, CandidateFactory(miter, states, settings).build(),
                            Budget(settings.work, settings.timeout_s))
     return invariant or []
@@ -599,8 +692,7 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
     if max_k < 1:
         return bounded
     say("sampling states")
-    words = sample_words(len(miter.alphabet), settings, extra_words)
-    states = sampled_states(miter, words)
+    states = sampled_states(miter, _words(miter, settings, extra_words))
     candidates = CandidateFactory(miter, states, settings).build()
     say(f"Houdini over {len(candidates)} candidates")
     budget = Budget(settings.work, outer.left_seconds())

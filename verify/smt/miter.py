@@ -7,7 +7,7 @@ output at i; under end-marker acceptance it is its output at an end marker place
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import z3
@@ -24,20 +24,24 @@ PHASE = "phase"
 
 class Miter:
     def __init__(self, program: Union[A.Program, StraightLine], spec: SpecLike,
-                 mode: str = ACCEPT_LAST, offset: int = 0, keys: Sequence[str] = ("accept",),
+                 mode: str = ACCEPT_LAST, offset: int = 0, keys: Optional[Sequence[str]] = None,
                  spec_title: str = ""):
+        """`keys`: the program outputs compared; default: the ones the specification fixes (a sequence
+        task: every `next` output), else `accept`."""
         if mode not in ACCEPTANCE_MODES:
             raise UserError(f"acceptance mode must be one of {', '.join(ACCEPTANCE_MODES)}")
         self.machine = ProgramMachine(program, prefix="p")
         self.line = self.machine.line
         outputs = dict(self.line.outputs)
+        self.spec: SpecMachine = bind(spec, self.machine.alphabet, mode, offset, keys or ("accept",), spec_title)
+        keys = tuple(keys or self.spec.keys or ("accept",))
         missing = [k for k in keys if k not in outputs]
         if missing:
             have = ", ".join(outputs) or "none"
             raise UserError(f"the program has no output {', '.join(missing)} (its outputs: {have}); "
-                            "checking a language needs `accept = ...`")
-        self.keys, self.mode, self.offset = tuple(keys), mode, int(offset)
-        self.spec: SpecMachine = bind(spec, self.machine.alphabet, mode, offset, keys, spec_title)
+                            + ("checking a sequence task needs one `next` output per answer symbol and <eos>"
+                               if self.spec.keys else "checking a language needs `accept = ...`"))
+        self.keys, self.mode, self.offset = keys, mode, int(offset)
         if self.spec.arity != len(self.keys):
             raise UserError(f"the specification gives {self.spec.arity} label(s) per position but "
                             f"{len(self.keys)} output(s) are compared")
@@ -80,21 +84,25 @@ class Miter:
             mine = self.machine.outputs(end_vals, self.keys)
         else:
             mine = self.machine.outputs(vals, self.keys)
-        theirs, spec_state = self.spec.step(state, symbol, phase)
+        theirs, care, spec_state = self.spec.step_checked(state, symbol, phase)
         new = {**prog_state, **spec_state}
         if self.period > 1:
             new[PHASE] = nxt
         bad = z3.Or([a != b for a, b in zip(mine, theirs)])
+        if not z3.is_true(care):
+            bad = z3.And(care, bad)
         return bad, mine, theirs, new
 
     def symbol_domain(self, symbol) -> List:
         return [symbol >= 0, symbol < len(self.alphabet)]
 
     # ------------------------------------------------------------ concrete
-    def replay(self, tokens: Sequence[str]) -> Tuple[Tuple[bool, ...], Tuple[bool, ...]]:
-        """(interpreter's labels, specification reference's labels) for a whole word: no Z3."""
+    def replay(self, tokens: Sequence[str]) -> Tuple[Tuple[bool, ...], Optional[Tuple[bool, ...]]]:
+        """(interpreter's labels, specification reference's labels — None where the word is not
+        checked) for a whole word: no Z3."""
         mine = program_labels(self.line, tokens, self.keys, self.mode, self.offset)
-        return mine, tuple(self.spec.reference(tokens))
+        theirs = self.spec.reference(tokens)
+        return mine, None if theirs is None else tuple(theirs)
 
     def trace(self, ids: np.ndarray) -> Dict[str, np.ndarray]:
         """Concrete state after each position, from the interpreter and the spec's own code."""

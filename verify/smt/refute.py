@@ -160,6 +160,9 @@ def words_up_to(k: int, n: int) -> int:
 def confirmed_counterexample(miter: Miter, tokens: Sequence[str], z3_labels=None) -> Counterexample:
     """Replay a word; return the Counterexample only if interpreter and reference disagree."""
     mine, theirs = miter.replay(tokens)
+    if theirs is None:
+        raise ReplayError(f"Z3 reported a disagreement on {' '.join(tokens)}, a word the specification's "
+                          "reference does not check: the encoding is wrong")
     if mine == theirs:
         raise ReplayError(f"Z3 reported a disagreement on {' '.join(tokens)} but the interpreter "
                           f"({mine}) and the reference ({theirs}) agree: the encoding is wrong")

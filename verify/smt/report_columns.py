@@ -16,8 +16,9 @@ report does not show those (their settings may differ), only entries made with i
 Safe under concurrent writers: a write is a read-modify-write under an exclusive lock
 (fcntl.flock on `smt.json.lock`), through a unique temporary file renamed over the cache, so a
 reader sees the old file or the new one, never half of one, and no writer's entry is lost. A
-cache that is not a JSON object (corrupt, `[]`, `null`) is ignored with a warning and replaced by
-the next write; malformed entries are skipped. A result never downgrades: a proof (holds for
+file that is not a proof cache (not a regular file, above MAX_CACHE_BYTES, not a JSON object, or a
+JSON object none of whose entries is a cache entry) is ignored with a warning and never overwritten;
+an empty file is an empty cache; a cache's malformed entries are skipped. A result never downgrades: a proof (holds for
 every length, or a replayed refutation) is never replaced by an unknown or a bounded check, and a
 bounded check only by one that reached at least as far.
 """
@@ -72,33 +73,53 @@ def fingerprint(program, spec, mode: str = "last") -> str:
 
 
 _warned = set()
+MAX_CACHE_BYTES = 64 << 20     # a larger file is not read (nor replaced): the report's cache is a few KiB
 
 
-def _warn(path: Path, what: str) -> None:
+def _warn(path: Path, what: str, replaced: bool = True) -> None:
     if str(path) not in _warned:
         _warned.add(str(path))
-        print(f"warning: the proof cache {path} {what}; ignoring it (the next proof replaces it)", file=sys.stderr)
+        tail = ("ignoring it (the next proof replaces it)" if replaced else
+                "ignoring it and leaving it as it is (nothing is written there; set LENGTHGEN_VERIFY_CACHE to "
+                "another file)")
+        print(f"warning: the proof cache {path} {what}; {tail}", file=sys.stderr)
 
 
 def _valid_entry(entry) -> bool:
     return isinstance(entry, dict) and isinstance(entry.get("cell"), str) and isinstance(entry.get("status"), str)
 
 
-def _load() -> Dict[str, dict]:
-    """The cache's entries; {} when it is missing, and (with a warning) when it is not a JSON object."""
+def _read() -> Tuple[Dict[str, dict], bool]:
+    """(the cache's entries, whether the file may be replaced). The file is read only when it is a regular
+    file of at most MAX_CACHE_BYTES (verify.inputs: a FIFO or a device is never opened for a blocking read).
+    It may be replaced when it is missing, empty, or a JSON object holding at least one cache entry (its
+    malformed entries are skipped); anything else is not a proof cache, and is left alone with a warning."""
+    from verify.inputs import parse_json, read_text
+    from verify.problems import UserError
     path = cache_path()
+    if not os.path.lexists(path):
+        return {}, True
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as err:  # unreadable or not JSON
-        _warn(path, f"cannot be read ({type(err).__name__})")
-        return {}
+        text = read_text(str(path), "proof cache", MAX_CACHE_BYTES)
+        data = parse_json(text, str(path)) if text.strip() else {}
+    except UserError as err:   # not a regular file, too large, not UTF-8, not JSON
+        _warn(path, f"cannot be used ({err.message})", replaced=False)
+        return {}, False
     if not isinstance(data, dict):
         kind = {list: "array", str: "string", type(None): "null", bool: "boolean"}.get(type(data), "number")
-        _warn(path, f"holds a JSON {kind}, not an object")
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and _valid_entry(v)}
+        _warn(path, f"holds a JSON {kind}, not a proof cache", replaced=False)
+        return {}, False
+    entries = {k: v for k, v in data.items() if isinstance(k, str) and _valid_entry(v)}
+    if data and not entries:
+        _warn(path, "holds a JSON object that is not a proof cache (no entry has a cell and a status)",
+              replaced=False)
+        return {}, False
+    return entries, True
+
+
+def _load() -> Dict[str, dict]:
+    """The cache's entries; {} when it is missing, and (with a warning) when it is not a proof cache."""
+    return _read()[0]
 
 
 @contextmanager
@@ -109,7 +130,9 @@ def _locked(path: Path):
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+    # never blocks on opening: a FIFO in the lock file's place fails (OSError) instead of waiting for a reader
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK, 0o666)
+    with os.fdopen(fd, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -135,10 +158,16 @@ def _write_entry(key: str, entry: dict, keep_old=lambda old: False) -> bool:
     back through a unique temporary file. True when stored; a failure to write is never an error."""
     path = cache_path()
     tmp: Optional[str] = None
+    from verify.inputs import is_regular_file
+    if is_regular_file(str(path)) is False:   # a folder, a device, a FIFO: not even a lock file beside it
+        _read()                                # (says so, once)
+        return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
-            data = _load()
+            data, replaceable = _read()
+            if not replaceable:   # something that is not a proof cache: never overwritten
+                return False
             old = data.get(key)
             if old is not None and keep_old(old):
                 return False
@@ -270,14 +299,12 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
 def _in_pool(cases, use_cache: bool, workers: int) -> Dict[str, str]:
     """Cells computed in worker processes; a case a worker cannot run (e.g. added in this process
     only) is left out, for the caller to run here."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from verify.processes import process_pool
     out: Dict[str, str] = {}
     saved = os.environ.get("PYTHONHASHSEED")
     os.environ["PYTHONHASHSEED"] = "0"  # read by each spawned interpreter at its start
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 max_tasks_per_child=1) as pool:
+        with process_pool(workers, max_tasks_per_child=1) as pool:
             futures = {case.name: pool.submit(_worker, case.name, use_cache) for case in cases}
             for name, future in futures.items():
                 try:
@@ -307,3 +334,12 @@ def columns(case, prove: Optional[bool] = None, use_cache: bool = True) -> Dict[
         return {COLUMN: z3_cell(case, bool(prove), use_cache)}
     except Exception as ex:  # a report row must not die on one case
         return {COLUMN: f"error: {type(ex).__name__}: {ex}"}
+
+
+def cached_proof(program, spec, mode: str = "last") -> Optional[dict]:
+    """The strongest cached result for this program against this spec — a `verify prove` record or, under
+    last-position acceptance, the report's — or None (`verify compile CASE` shows it beside Theorem 9)."""
+    entries = _load()
+    keys = [fingerprint(program, spec, mode)] + ([_report_key(program, spec)] if mode == "last" else [])
+    found = [entries[k] for k in keys if k in entries]
+    return max(found, key=strength) if found else None

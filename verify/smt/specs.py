@@ -3,7 +3,9 @@ reference used to replay counterexamples.
 
 Kinds: a DFA (`verify.spec.Automaton`, from a case record, a regular expression or a transition
 table), a counter specification (`verify.spec.CounterSpec`), another C-RASP program, a predicate
-over prefix counts written with Z3 terms, and a constant (for emptiness).
+over prefix counts written with Z3 terms, a constant (for emptiness), and a sequence task
+(`verify.sequence_spec.SequenceSpec`, encoded by verify/smt/sequence.py: checked only at the
+teacher-forced positions from the separator on, `step_checked`).
 
 Every machine is bound to the program's alphabet order: symbol id k is the program's k-th symbol,
 id len(alphabet) the end marker. `step(state, symbol, phase)` returns the label(s) of the prefix
@@ -12,10 +14,9 @@ whole word without Z3 (automaton run, numpy counts, or the interpreter).
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import z3
@@ -99,11 +100,25 @@ class SpecMachine:
     def init_values(self) -> Dict[str, object]:
         return {}
 
+    keys: Optional[Tuple[str, ...]] = None   # the program outputs compared, where the spec fixes them
+
     def step(self, state: State, symbol, phase) -> Tuple[List, State]:
         raise NotImplementedError
 
-    def reference(self, tokens: Sequence[str]) -> Tuple[bool, ...]:
+    def step_checked(self, state: State, symbol, phase) -> Tuple[List, object, State]:
+        """(labels, whether this position is checked, next state): every position, unless the
+        specification says otherwise (a sequence task checks only its teacher-forced answer positions)."""
+        labels, new = self.step(state, symbol, phase)
+        return labels, z3.BoolVal(True), new
+
+    def reference(self, tokens: Sequence[str]) -> Optional[Tuple[bool, ...]]:
+        """The labels of the whole word, or None where the word is not checked."""
         raise NotImplementedError
+
+    def sample_words(self, seed: int) -> List[np.ndarray]:
+        """Words (symbol ids, one array per length) worth sampling for invariant inference, beyond the
+        generic uniform and block words."""
+        return []
 
     def trace(self, ids: np.ndarray, offset: int = 0) -> Dict[str, np.ndarray]:
         return {}
@@ -364,6 +379,12 @@ def counter_from_json(data: Mapping, where: str) -> CounterSpec:
         make = lambda c: LinearConstraint.make({str(k): int(v) for k, v in c["coeffs"].items()},
                                                c["op"], int(c.get("bound", 0)))
         auto = data.get("automaton")
+        unknown = sorted({str(k) for c in (*data.get("always", ()), *data.get("final", ()))
+                          for k in c["coeffs"]} - set(alphabet))
+        if unknown:
+            raise UserError(f"{where}: the counter specification counts {', '.join(map(repr, unknown))}, "
+                            f"which {'is' if len(unknown) == 1 else 'are'} not in its alphabet "
+                            f"{{{', '.join(alphabet)}}}")
         return CounterSpec(alphabet, tuple(make(c) for c in data.get("always", ())),
                            tuple(make(c) for c in data.get("final", ())),
                            automaton_from_table({"alphabet": alphabet, **auto}, where) if auto else None)
@@ -371,7 +392,7 @@ def counter_from_json(data: Mapping, where: str) -> CounterSpec:
         raise UserError(f"{where}: not a counter specification ({ex})")
 
 
-SpecLike = Union[Automaton, CounterSpec, CountPredicate, A.Program, StraightLine, SpecMachine]
+SpecLike = Union[Automaton, CounterSpec, CountPredicate, A.Program, StraightLine, SpecMachine]  # or a SequenceSpec
 
 
 def bind(spec: SpecLike, alphabet: Sequence[str], mode: str = ACCEPT_LAST, offset: int = 0,
@@ -390,7 +411,21 @@ def bind(spec: SpecLike, alphabet: Sequence[str], mode: str = ACCEPT_LAST, offse
         return PredicateMachine(spec, alphabet)
     if isinstance(spec, (A.Program, StraightLine)):
         return ProgramSpecMachine(spec, alphabet, keys, mode, offset, title)
+    from verify.sequence_spec import SequenceSpec
+    if isinstance(spec, SequenceSpec):
+        if mode != ACCEPT_LAST:
+            raise UserError("a sequence task is checked at every position from the separator on; "
+                            "--mode end applies to languages only")
+        from verify.smt.sequence import SequenceMachine
+        return SequenceMachine(spec, alphabet, title)
     raise UserError(f"not a specification: {type(spec).__name__}")
+
+
+MAX_SPEC_BYTES = 16 << 20     # a --spec file is read whole: checked before reading
+
+
+def _json_kind(data) -> str:
+    return {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(type(data), "a number")
 
 
 def load_spec(arg: str, alphabet: Sequence[str]) -> Tuple[object, str]:
@@ -401,20 +436,22 @@ def load_spec(arg: str, alphabet: Sequence[str]) -> Tuple[object, str]:
     if arg.startswith("regex:"):
         return regex_to_automaton(arg[len("regex:"):], alphabet), f"regex {arg[6:]}"
     if os.path.isfile(arg) or arg.endswith((".crasp", ".json", ".re", ".regex")):
-        if not os.path.isfile(arg):
+        if not os.path.lexists(arg):
             raise UserError(f"spec file {arg} does not exist")
         if arg.endswith(".crasp"):
             from verify.crasp.parser import load_program
             return load_program(arg), arg
-        text = open(arg, encoding="utf-8").read()
+        from verify.inputs import parse_json, read_text
+        text = read_text(arg, "spec file", MAX_SPEC_BYTES)
         if arg.endswith((".re", ".regex")):
             pattern = " ".join(l for l in text.splitlines() if not l.lstrip().startswith("//"))
             return regex_to_automaton(pattern, alphabet), f"regex {pattern.strip()}"
         if arg.endswith(".json"):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as ex:
-                raise UserError(f"{arg}:{ex.lineno}:{ex.colno}: not valid JSON ({ex.msg})")
+            data = parse_json(text, arg)
+            if not isinstance(data, dict):
+                raise UserError(f"{arg}: a .json specification is a JSON object (a transition table with "
+                                f"\"transitions\", or a counter specification with \"always\"/\"final\"), "
+                                f"not {_json_kind(data)}")
             if "transitions" in data and "always" not in data and "final" not in data:
                 return automaton_from_table(data, arg), arg
             return counter_from_json(data, arg), arg
