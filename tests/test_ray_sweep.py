@@ -1,6 +1,7 @@
 """Sweeps on Ray (issue 14 §2): a local Ray instance (num_cpus=2) runs a 2-run sweep to completion with
 the model folders written by the driver; then a worker is killed mid-run, and that run is recorded as
-failed (error_kind "lost") while the other one finishes and the merged results keep every success."""
+failed (error_kind "lost") while the other one finishes and the merged results keep every success (slow).
+The driver's retries and the `attempts` it writes to runs.jsonl are checked on a stand-in for Ray (fast)."""
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 ray = pytest.importorskip("ray")
-pytestmark = [pytest.mark.torch, pytest.mark.slow]
+pytestmark = pytest.mark.torch
 
 from verify.cli import main  # noqa: E402
 
@@ -51,6 +52,59 @@ def _running_task(name: str):
     return None
 
 
+class _StandInRay:
+    """What run_on_ray uses of Ray: remote(...).options(...).remote(spec), wait, get. The first `lose[name]`
+    attempts of a run are lost as a killed worker's are (an exception that is not a RayTaskError)."""
+
+    def __init__(self, lose):
+        self.lose, self.started, self.options = lose, {}, None
+
+    def cluster_resources(self):
+        return {"CPU": 4}
+
+    def remote(self, function):
+        ray = self
+
+        class Remote:
+            def options(self, **options):
+                ray.options = options
+                return self
+
+            def remote(self, spec):
+                ray.started[spec.name] = ray.started.get(spec.name, 0) + 1
+                return spec, ray.started[spec.name]
+        return Remote()
+
+    def wait(self, refs, num_returns):
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):
+        spec, attempt = ref
+        if attempt <= self.lose.get(spec.name, 0):
+            raise ConnectionError(f"The worker died unexpectedly (attempt {attempt})\nmore detail")
+        return {"run": spec.name, "key": spec.key, "task": spec.task}
+
+
+def test_runs_jsonl_records_the_attempts_of_a_run_ray_retried(tmp_path, monkeypatch):
+    from torch_bridge import ray_backend
+    from torch_bridge.sweep import grid, write_results
+    steady, once, twice = grid(["bin_majority"], ["ape"], [1], [1], [8], [1e-3], [0, 1, 2], 3, out=str(tmp_path / "s"))
+    stand_in = _StandInRay({once.name: 1, twice.name: 2})
+    monkeypatch.setattr(ray_backend, "connect", lambda address, num_cpus: stand_in)
+    runs, _, _ = write_results(tmp_path / "s", lambda on_done: ray_backend.run_on_ray(
+        [steady, once, twice], on_done, max_in_flight=2, retries=1))
+    assert stand_in.options["max_retries"] == 0      # the driver retries, so it knows
+    logged = {r["run"]: r for r in map(json.loads, (tmp_path / "s" / "runs.jsonl").read_text().splitlines())}
+    assert logged == {r["run"]: r for r in runs}
+    assert logged[steady.name]["attempts"] == 1 and "lost_attempts" not in logged[steady.name]
+    assert logged[once.name]["attempts"] == 2 and "error" not in logged[once.name]
+    assert logged[once.name]["lost_attempts"] == ["ConnectionError: The worker died unexpectedly (attempt 1)"]
+    assert logged[twice.name]["attempts"] == 2 and logged[twice.name]["error_kind"] == "lost"
+    assert "(attempt 2)" in logged[twice.name]["error"] and len(logged[twice.name]["lost_attempts"]) == 1
+    assert stand_in.started == {steady.name: 1, once.name: 2, twice.name: 2}
+
+
+@pytest.mark.slow
 def test_ray_sweep_returns_models_to_the_driver_and_survives_a_killed_worker(local_ray, tmp_path, capsys):
     out = tmp_path / "s"
     code = main(["sweep", "bin_majority", "--layers", "1", "--heads", "1", "--d", "8", "--lr", "1e-3", "--seeds", "2",
@@ -60,6 +114,7 @@ def test_ray_sweep_returns_models_to_the_driver_and_survives_a_killed_worker(loc
     assert code == 0, err
     records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     assert len(records) == 2 and not any("error" in r for r in records)
+    assert [r["attempts"] for r in records] == [1, 1]
     for r in records:  # written by the driver from the bytes the worker returned
         folder = Path(r["saved"])
         assert folder.parent == out / "models" and (folder / "model.safetensors").stat().st_size > 0
@@ -95,8 +150,19 @@ def test_ray_sweep_returns_models_to_the_driver_and_survives_a_killed_worker(loc
     by_run = {r["run"]: r for r in result["runs"]}
     assert "error" not in by_run[short.name]
     assert by_run[long.name]["error_kind"] == "lost" and by_run[long.name]["error"]
+    assert by_run[long.name]["attempts"] == 1      # retries=0: not started again
     assert not Path(long.out).exists()                       # nothing half-written for the lost run
     rows = {r["encoding"]: r for r in json.loads((out / "results.json").read_text())}
     assert rows["APE"]["runs"] == 2 and rows["NoPE"]["runs"] == 1   # merged: the earlier sweep's row stays
     lines = (out / "runs.jsonl").read_text().splitlines()
     assert len(lines) == 4 and json.loads(lines[-1])["run"] == long.name and json.loads(lines[-1])["error_kind"] == "lost"
+
+
+@pytest.mark.slow
+def test_ray_workers_run_below_the_driver(local_ray):
+    """The README's cluster section: Ray starts its workers at niceness 15 (RAY_worker_niceness), so on a
+    shared node a sweep's runs yield to normal-priority work."""
+    if os.environ.get("RAY_worker_niceness"):
+        pytest.skip("RAY_worker_niceness is set here")
+    worker = local_ray.get(local_ray.remote(lambda: os.nice(0)).remote())
+    assert worker == min(19, os.nice(0) + 15)

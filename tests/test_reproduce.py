@@ -1,4 +1,4 @@
-"""bench/reproduce.py at smoke size: the lr is chosen per group on the training bin by the seed-0 race
+"""bench/reproduce.py --protocol fixed (the older protocol) at smoke size: the lr is chosen per group on the training bin by the seed-0 race
 (both lrs to the probe step, the better continued), the later seeds use it, --resume does no finished run again, and the table and results.json use the
 same agreement rule as `verify report --trained`."""
 import json
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(*args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce.py"), *args], cwd=cwd,
+    return subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce.py"), "--protocol", "fixed", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -53,7 +53,8 @@ def test_smoke_pipeline_resume_and_table(tmp_path):
     assert {(r["task"], r["encoding"]) for r in rows} == {("bin_majority", "APE"), ("bin_majority", "NoPE"),
                                                           ("tomita1", "APE"), ("tomita1", "NoPE")}
     assert all("spread" in r and r["threshold"] == 90.0 for r in rows)
-    assert {r["protocol"] for r in rows if r["task"] == "tomita1"} == {"next_symbol"}
+    assert {r["training_protocol"] for r in rows if r["task"] == "tomita1"} == {"next_symbol"}
+    assert {r["protocol"] for r in rows} == {"fixed"}
     table = (out / "table.md").read_text()
     assert "projected CPU time on this machine" in table and "runs executed on: cpu (12)" in table
     assert "lr chosen on the training bin at step 10" in table

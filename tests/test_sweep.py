@@ -40,6 +40,7 @@ def test_a_second_sweep_into_the_same_folder_needs_resume_or_overwrite(tmp_path,
     assert len(log(out)) == 2 and (out / "results.json").read_text() == before   # refused before any work
 
 
+@pytest.mark.slow
 def test_resume_runs_only_what_is_missing_and_merges(tmp_path, capsys):
     out = tmp_path / "s"
     assert sweep(out, capsys)[0] == 0
@@ -117,6 +118,7 @@ def test_dry_run_prints_grid_count_and_a_measured_estimate_and_writes_nothing(tm
     assert code == 0 and "runs" in text and "CPU-" in text and "measured" in text and not out.exists()
 
 
+@pytest.mark.slow
 def test_a_sweep_estimated_over_an_hour_needs_yes(tmp_path, capsys, monkeypatch):
     import torch_bridge.train
     monkeypatch.setattr(torch_bridge.train, "measure_step_seconds", lambda *a, **k: 100.0)  # a slow machine
@@ -186,6 +188,7 @@ def _race_specs(tmp_path, steps=60):
                     protocol="next_symbol", out=str(tmp_path / f"m{lr:g}")) for lr in (1e-2, 1e-4)]
 
 
+@pytest.mark.slow
 def test_the_race_winner_is_the_run_trained_without_the_probe(tmp_path):
     from dataclasses import replace
 

@@ -45,6 +45,7 @@ def results(tmp_path):
 ARGS = ["report", "--no-extra", "--samples", "5", "--budget", "64"]
 
 
+@pytest.mark.slow
 def test_report_shows_our_runs_against_the_theory(results, capsys):
     assert main([*ARGS, "--trained", str(results)]) == 0
     out = capsys.readouterr().out
@@ -56,6 +57,7 @@ def test_report_shows_our_runs_against_the_theory(results, capsys):
     assert len(row) == 1 and "0/2" in row[0] and "✗" in row[0], row
 
 
+@pytest.mark.slow
 def test_report_json_and_html_carry_the_same_verdicts(results, tmp_path, capsys):
     assert main([*ARGS, "--json", "--trained", str(results)]) == 0
     doc = {t["task"]: t for t in json.loads(capsys.readouterr().out)["tasks"]}

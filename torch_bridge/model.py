@@ -1,5 +1,6 @@
 """GPT-2 as in the paper's experiments (SPEC §5): learned position table `wpe`, pre-LayerNorm,
-GELU MLP of width 4d, tied embeddings, no dropout. Parameter names and shapes are exactly those
+GELU MLP of width 4d, tied embeddings, no dropout unless the config asks for it (`dropout`: GPT-2's
+embd/attn/resid_pdrop, in training only, drawn from the model's own generator). Parameter names and shapes are exactly those
 of Hugging Face's GPT2LMHeadModel (Conv1D weights stored in × out, applied as x @ W), so a
 state dict moves both ways. NoPE has no `wpe` parameter at all (never a zero or random table);
 only the saved file carries an all-zero table, for transformers (hf_state_dict).
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import torch
+import math
+
 import torch.nn.functional as F
 from torch import nn
 
@@ -20,6 +23,38 @@ _ACTIVATIONS = {
     "gelu": F.gelu,
     "relu": F.relu,
 }
+
+
+class Dropout:
+    """GPT-2's dropout (embeddings, attention probabilities, residual branches) while training, drawn from a
+    generator of the model's own (seeded from `seed`, on the device of the first tensor it masks), so a run's
+    masks do not depend on any other run in the process, and a paused run resumes them exactly
+    (get_state/set_state). Not a module: it holds no parameters and never enters a state dict."""
+
+    def __init__(self, p: float, seed: int):
+        self.p, self.seed, self.generator = p, seed, None
+
+    def active(self, training: bool) -> bool:
+        return training and self.p > 0
+
+    def _gen(self, device) -> torch.Generator:
+        if self.generator is None or self.generator.device != torch.device(device):
+            self.generator = torch.Generator(device=device)
+            self.generator.manual_seed(self.seed)
+        return self.generator
+
+    def __call__(self, x: torch.Tensor, training: bool) -> torch.Tensor:
+        if not self.active(training):
+            return x
+        keep = torch.rand(x.shape, generator=self._gen(x.device), device=x.device, dtype=x.dtype) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def get_state(self) -> Optional[torch.Tensor]:
+        return None if self.generator is None else self.generator.get_state()
+
+    def set_state(self, state: Optional[torch.Tensor], device) -> None:
+        if state is not None:
+            self._gen(device).set_state(state)
 
 
 class Conv1D(nn.Module):
@@ -36,38 +71,47 @@ class Conv1D(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg: GPT2Config):
+    def __init__(self, cfg: GPT2Config, drop: Optional[Dropout] = None):
         super().__init__()
         self.n_head, self.d = cfg.n_head, cfg.n_embd
         self.c_attn = Conv1D(cfg.n_embd, 3 * cfg.n_embd)
         self.c_proj = Conv1D(cfg.n_embd, cfg.n_embd)
+        self.drop = drop
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.c_attn(x).split(d, dim=2)
         heads = lambda t: t.view(b, n, self.n_head, d // self.n_head).transpose(1, 2)
+        if self.drop is not None and self.drop.active(self.training):   # dropout on the attention probabilities
+            q, k, v = heads(q), heads(k), heads(v)
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.n_head)
+            causal = torch.ones(n, n, dtype=torch.bool, device=x.device).tril()
+            probs = self.drop(scores.masked_fill(~causal, float("-inf")).softmax(-1), True)
+            return self.drop(self.c_proj((probs @ v).transpose(1, 2).reshape(b, n, d)), True)
         y = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), is_causal=True)
         return self.c_proj(y.transpose(1, 2).reshape(b, n, d))
 
 
 class MLP(nn.Module):
-    def __init__(self, cfg: GPT2Config):
+    def __init__(self, cfg: GPT2Config, drop: Optional[Dropout] = None):
         super().__init__()
         self.c_fc = Conv1D(cfg.n_embd, cfg.inner)
         self.c_proj = Conv1D(cfg.inner, cfg.n_embd)
         self.act = _ACTIVATIONS[cfg.activation_function]
+        self.drop = drop
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.c_proj(self.act(self.c_fc(x)))
+        y = self.c_proj(self.act(self.c_fc(x)))
+        return y if self.drop is None else self.drop(y, self.training)
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: GPT2Config):
+    def __init__(self, cfg: GPT2Config, drop: Optional[Dropout] = None):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
-        self.attn = Attention(cfg)
+        self.attn = Attention(cfg, drop)
         self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
-        self.mlp = MLP(cfg)
+        self.mlp = MLP(cfg, drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
@@ -75,7 +119,7 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, cfg: GPT2Config):
+    def __init__(self, cfg: GPT2Config, drop: Optional[Dropout] = None):
         super().__init__()
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         nn.init.normal_(self.wte.weight, std=0.02)
@@ -84,9 +128,10 @@ class Transformer(nn.Module):
             nn.init.normal_(self.wpe.weight, std=0.02)  # GPT-2's initializer_range
         else:
             self.wpe = None
-        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.h = nn.ModuleList(Block(cfg, drop) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
         self.n_positions = cfg.n_positions
+        self.drop = drop
 
     def embed(self, input_ids: torch.Tensor, offset: Union[int, torch.Tensor] = 0) -> torch.Tensor:
         x = self.wte(input_ids)
@@ -97,7 +142,7 @@ class Transformer(nn.Module):
             if int(pos.max()) >= self.n_positions or int(pos.min()) < 0:
                 raise ValueError(f"positions up to {int(pos.max())} exceed the table of {self.n_positions}")
             x = x + self.wpe(pos)
-        return x
+        return x if self.drop is None else self.drop(x, self.training)
 
     def forward(self, input_ids: torch.Tensor, offset: Union[int, torch.Tensor] = 0) -> torch.Tensor:
         x = self.embed(input_ids, offset)
@@ -118,8 +163,13 @@ class GPT2(nn.Module):
     def __init__(self, cfg: GPT2Config):
         super().__init__()
         self.config = cfg
-        self.transformer = Transformer(cfg)
+        # with dropout, its generator's seed is drawn after every parameter is initialized: the weights are
+        # those of the same model without dropout
+        self.dropout = Dropout(cfg.dropout, 0) if cfg.dropout else None
+        self.transformer = Transformer(cfg, self.dropout)
         self.classifier = nn.Linear(cfg.n_embd, 1) if cfg.head == BINARY_HEAD else None
+        if self.dropout is not None:
+            self.dropout.seed = int(torch.randint(0, 2 ** 62, ()).item())
 
     def forward(self, input_ids: torch.Tensor, offset: Union[int, torch.Tensor] = 0) -> torch.Tensor:
         h = self.transformer(input_ids, offset)

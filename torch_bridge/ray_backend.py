@@ -3,13 +3,18 @@ to the driver as bytes and is written into the driver's --out, so nothing stays 
 disk of a multi-node cluster. Needs `pip install 'lengthgen-verify[ray]'` on the driver and on every
 node (the workers import torch_bridge).
 
-Failures stay per run: a run whose worker process or node dies is retried `retries` times by Ray,
-then recorded as failed (error_kind "lost"); the other runs go on.
+Failures stay per run: a run whose worker process or node dies is submitted again, at most `retries`
+times (by the driver, not by Ray's own max_retries, so the driver knows), then recorded as failed
+(error_kind "lost"); the other runs go on. Every record in runs.jsonl says how many times its run was
+started (`attempts`), and a run that was retried lists why its earlier attempts were lost (`lost_attempts`).
+
+Ray runs its worker processes at niceness 15 (its `worker_niceness`; `RAY_worker_niceness=0` in the
+environment of `ray start` changes it), below the driver and anything else started normally.
 """
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from torch_bridge.sweep import RunSpec, _safe, deliver, failed_record
 from verify.problems import UserError
@@ -60,10 +65,11 @@ def run_on_ray(specs: Sequence[RunSpec], on_done: Callable[[Dict], None], max_in
     ray = connect(address, num_cpus)
     check_resources(ray, cpus_per_run, gpus_per_run)
     from ray.exceptions import RayTaskError
-    remote = ray.remote(_remote_run).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=retries,
+    remote = ray.remote(_remote_run).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0,
                                              retry_exceptions=False)
     queue = list(specs)
     in_flight: Dict[object, RunSpec] = {}
+    lost: Dict[str, List[str]] = {}   # run name -> why each of its earlier attempts was lost
     limit = max_in_flight or len(queue)
     while queue or in_flight:
         while queue and len(in_flight) < limit:
@@ -76,5 +82,13 @@ def run_on_ray(specs: Sequence[RunSpec], on_done: Callable[[Dict], None], max_in
         except RayTaskError as ex:  # the task itself raised past _safe: a bug
             record = failed_record(spec, f"{type(ex).__name__}: {str(ex)[:500]}", "internal")
         except Exception as ex:  # ray.exceptions.WorkerCrashedError, NodeDiedError, OutOfMemoryError, ...
-            record = failed_record(spec, f"{type(ex).__name__}: {str(ex).splitlines()[0][:500]}", "lost")
+            why = f"{type(ex).__name__}: {(str(ex).splitlines() or [''])[0][:500]}"
+            earlier = lost.setdefault(spec.name, [])
+            if len(earlier) < retries:   # start it again, first in line
+                earlier.append(why)
+                queue.insert(0, spec)
+                continue
+            record = failed_record(spec, why, "lost")
+        earlier = lost.pop(spec.name, [])
+        record = {**record, "attempts": len(earlier) + 1, **({"lost_attempts": earlier} if earlier else {})}
         on_done(record)

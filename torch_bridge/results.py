@@ -16,8 +16,19 @@ Schema (a JSON list; one row per (task, encoding)):
       # optional, written by bench/reproduce.py:
       "spread": {"acc_0_50": 0.0, ...},  # half the range over the seeds averaged, per bin
       "threshold": 90.0,                 # "generalizes" = mean accuracy on the longest bin >= this
-      "protocol": "next_symbol"},        # languages: next_symbol | membership (null for sequence tasks)
+      "protocol": "paper",               # how it was reproduced: paper | fixed (bench/reproduce.py --protocol)
+      "training_protocol": "next_symbol",  # languages: next_symbol | membership (null for sequence tasks)
+      "architecture": {"layers": 1, "heads": 1, "d": 16, "lr": 0.001, "dropout": 0.0,
+                       "source": "..."},   # where the paper's protocol took it from (a table, or its search)
+      "steps": {"max": 30000, "mean_run": 1400.0},   # the budget, and the steps the averaged runs took
+      "seeds_accepted": 5,               # runs that fitted the training bin (= seeds when train_fit)
+      "paper": {"acc_0_50": 100.0, ...}},  # the paper's accuracies (paper_results.csv), per bin
+     {"task": "addition", "encoding": "APE", "protocol": "paper", "architecture": {...},
+      "not_run": "needs a GPU"},         # a row listed without runs (no acc_ fields): why
      ...]
+
+Files written before `protocol` named the reproduction (bench/results/figure1*.json) carry a language's
+training protocol there; verify/trained.py's normalize reads them as the older `fixed` protocol's rows.
 
 Accuracies are means over the runs that fitted the training bin (all runs if none did, with
 train_fit false), for the configuration with the best mean accuracy over the test bins; every
@@ -101,13 +112,16 @@ def read_trained_results(path) -> List[Dict]:
     if not isinstance(data, list):
         raise UserError(f"{p}: a trained-results file is a JSON list of rows (task, encoding, acc_<lo>_<hi>, …)")
     for k, row in enumerate(data):
-        if not isinstance(row, dict) or any(f not in row for f in REQUIRED) or not acc_keys(row):
-            raise UserError(f"{p}: row {k} needs task, encoding and at least one acc_<lo>_<hi> field")
-        spread = row.get("spread", {})
+        not_run = isinstance(row, dict) and isinstance(row.get("not_run"), str)
+        if not isinstance(row, dict) or any(f not in row for f in REQUIRED) or not (acc_keys(row) or not_run):
+            raise UserError(f"{p}: row {k} needs task, encoding and at least one acc_<lo>_<hi> field "
+                            f"(or not_run: why it has none)")
+        spread, paper = row.get("spread", {}), row.get("paper") or {}
         numbers = [(f, row[f]) for f in acc_keys(row)] + [("threshold", row.get("threshold", 0.0))]
-        if not isinstance(spread, dict):
-            raise UserError(f"{p}: row {k}: spread must be an object of acc_<lo>_<hi> numbers")
-        numbers += [(f"spread.{f}", v) for f, v in spread.items()]
+        for name, value in (("spread", spread), ("paper", paper)):
+            if not isinstance(value, dict):
+                raise UserError(f"{p}: row {k}: {name} must be an object of acc_<lo>_<hi> numbers")
+            numbers += [(f"{name}.{f}", v) for f, v in value.items()]
         for name, value in numbers:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
                 raise UserError(f"{p}: row {k}: {name} must be a finite number, not {value!r}")

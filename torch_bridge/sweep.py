@@ -42,18 +42,21 @@ class RunSpec:
     threads: int = 1               # torch CPU threads of the run
     protocol: str = "membership"   # languages: membership | next_symbol (torch_bridge.data)
     stop_after: Optional[int] = None   # halted at this step, the schedule still that of `steps` (an lr probe)
+    dropout: float = 0.0           # GPT-2's dropout while training (bench/reproduce.py's table: 0.1 on a few rows)
 
     @property
     def name(self) -> str:
         pe = self.pe if self.pe != "reg" else f"reg{self.reg_lambda:g}"
         task = self.task if self.protocol == "membership" else f"{self.task}-next"
         stop = f"-stop{self.stop_after}" if self.stop_after else ""
-        return f"{task}-{pe}-L{self.layers}H{self.heads}d{self.d}-lr{self.lr:g}-s{self.seed}{stop}"
+        drop = f"-drop{self.dropout:g}" if self.dropout else ""
+        return f"{task}-{pe}-L{self.layers}H{self.heads}d{self.d}-lr{self.lr:g}{drop}-s{self.seed}{stop}"
 
     def identity(self) -> Dict:
-        # stop_after only when set: the keys of runs that go to their last step stay what they were
+        # stop_after and dropout only when set: the keys of runs without them stay what they were
         return {k: v for k, v in asdict(self).items()
-                if k not in EXECUTION_FIELDS and not (k == "stop_after" and v is None)}
+                if k not in EXECUTION_FIELDS and not (k == "stop_after" and v is None)
+                and not (k == "dropout" and not v)}
 
     @property
     def key(self) -> str:
@@ -84,7 +87,7 @@ def train_config(spec: RunSpec):
                        seed=spec.seed, pe=spec.pe, reg_lambda=spec.reg_lambda, eval_samples=spec.eval_samples,
                        eval_every=spec.eval_every, train_eval_samples=spec.train_eval_samples, batch=spec.batch,
                        threads=spec.threads, device=spec.device, protocol=spec.protocol,
-                       stop_after=spec.stop_after)
+                       stop_after=spec.stop_after, dropout=spec.dropout)
 
 
 def run_one(spec: RunSpec, collect: bool = False) -> Dict:
@@ -287,6 +290,7 @@ class Estimate:
     runs: int
     cpu_s: float                   # an upper bound: every run to its last step (early stop ends many sooner)
     measured: Tuple[Tuple[str, float, float], ...]   # (run, seconds per step, GFLOP/s)
+    per_run: Tuple[float, ...] = ()   # CPU seconds of each spec, in the order given
 
 
 def _shape(spec: RunSpec):
@@ -297,17 +301,18 @@ def _shape(spec: RunSpec):
     return data.max_total_length(50, np.random.default_rng(0)), len(data.tokens)
 
 
-def estimate(specs: Sequence[RunSpec], measure_steps: int = 3) -> Estimate:
+def estimate(specs: Sequence[RunSpec], measure_steps: int = 3, across_tasks: bool = False) -> Estimate:
     """CPU seconds for `specs`, from measured seconds per step of the smallest and the largest model
-    (by FLOPs, on the first task) and each run's FLOPs relative to them; evaluation adds its forward
-    passes (a third of a step per sample batch, test bins up to 3× longer)."""
+    (by FLOPs, on the first task; across_tasks: of all the specs, for sets whose tasks have different
+    architectures) and each run's FLOPs relative to them; evaluation adds its forward passes (a third of a
+    step per sample batch, test bins up to 3× longer)."""
     from torch_bridge.train import measure_step_seconds
     from verify.catalogue import get_case
     if not specs:
         return Estimate(0, 0.0, ())
     shapes = {t: _shape(s) for t, s in {s.task: s for s in specs}.items()}
     flops = {s: step_flops(s.layers, s.d, shapes[s.task][0], s.batch, shapes[s.task][1]) for s in specs}
-    first = [s for s in specs if s.task == specs[0].task]
+    first = list(specs) if across_tasks else [s for s in specs if s.task == specs[0].task]
     lo, hi = min(first, key=flops.get), max(first, key=flops.get)
     points = []
     for s in dict.fromkeys((lo, hi)):
@@ -318,12 +323,13 @@ def estimate(specs: Sequence[RunSpec], measure_steps: int = 3) -> Estimate:
     (f1, t1), (f2, t2) = (flops[points[0][0]], points[0][1]), (flops[points[-1][0]], points[-1][1])
     slope = (t2 - t1) / (f2 - f1) if f2 > f1 and t2 > t1 else max(t1, t2) / max(f1, f2)
     overhead = max(0.0, t1 - slope * f1)
-    total = 0.0
+    per_run = []
     for s in specs:
         step_s = overhead + slope * flops[s]
         evals = (s.steps // max(1, s.eval_every)) * s.train_eval_samples + 3 * 2 * s.eval_samples
-        total += step_s * (s.steps + evals / (3 * s.batch))
-    return Estimate(len(specs), total, tuple((s.name, sec, flops[s] / sec / 1e9) for s, sec in points))
+        per_run.append(step_s * (s.steps + evals / (3 * s.batch)))
+    return Estimate(len(specs), sum(per_run), tuple((s.name, sec, flops[s] / sec / 1e9) for s, sec in points),
+                    tuple(per_run))
 
 
 def write_results(out, launch: Callable[[Callable[[Dict], None]], object],
@@ -402,14 +408,17 @@ def run_sweep(specs: Sequence[RunSpec], workers: Optional[int] = 1, backend: str
         for s in specs:
             done(_safe(s))
         return results
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    from concurrent.futures import as_completed
+
+    from verify.processes import process_pool
+    with process_pool(workers) as pool:
         futures = {pool.submit(_safe, s): s for s in specs}
         for f in as_completed(futures):
             try:
                 r = f.result()
             except Exception as ex:  # the worker process died (killed, out of memory): this run only
+                if pool.stopped:     # Ctrl-C / SIGTERM stopped every worker: nothing to log, the sweep ends
+                    break
                 r = failed_record(futures[f], f"{type(ex).__name__}: {ex}", "lost")
             done(r)
     return results

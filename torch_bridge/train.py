@@ -57,6 +57,7 @@ class TrainConfig:
     protocol: str = MEMBERSHIP     # languages: prefix membership, or next_symbol (torch_bridge.data)
     device: str = "cpu"            # cpu | cuda | auto (cuda when torch sees one)
     stop_after: Optional[int] = None   # halt at this step, the lr schedule still that of `steps` (an lr probe)
+    dropout: float = 0.0           # GPT-2's embd/attn/resid dropout while training (the paper's default is 0)
 
     def __post_init__(self):
         if self.pe not in POSITION_ENCODINGS:
@@ -68,6 +69,8 @@ class TrainConfig:
             raise UserError(f"--d {self.d} must be divisible by --heads {self.heads}")
         if self.lr <= 0:
             raise UserError("--lr must be positive")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"dropout must be in [0, 1), not {self.dropout!r}")
         if self.length_groups < 1:
             raise UserError("length_groups must be at least 1")
         if self.device not in DEVICES:
@@ -140,7 +143,8 @@ def make_model(cfg: TrainConfig, data: TaskData, n_positions: int) -> GPT2:
     gcfg = GPT2Config(vocab_size=len(data.tokens), n_positions=n_positions, n_embd=cfg.d, n_layer=cfg.layers,
                       n_head=cfg.heads, position_encoding=cfg.pe,
                       regularizer_lambda=cfg.reg_lambda if cfg.pe == REG else 0.0,
-                      head=BINARY_HEAD if data.binary_head else LM_HEAD, tokens=data.tokens)
+                      head=BINARY_HEAD if data.binary_head else LM_HEAD, tokens=data.tokens,
+                      protocol=data.protocol if data.is_language else None, dropout=cfg.dropout)
     return GPT2(gcfg)
 
 
@@ -225,7 +229,9 @@ class Training:
     """One run of the paper's training that can pause at any step and go on: run_until(step), then
     result(). bench/reproduce.py trains one seed at each candidate lr to a probe step and continues only
     the best, which is then exactly the run train() does (no global random state is touched between
-    steps: batches and offsets come from the run's own numpy generator, and the model has no dropout)."""
+    steps: batches and offsets come from the run's own numpy generator, and dropout masks, where the config
+    asks for dropout, from the model's own generator: torch_bridge.model.Dropout). torch_bridge.resumable
+    saves this state to a file and restores it, so a run stopped by a deadline or a crash goes on exactly."""
 
     def __init__(self, case: Case, cfg: TrainConfig,
                  on_step: Optional[Callable[[int, int, float, Optional[float]], None]] = None,
@@ -266,8 +272,16 @@ class Training:
         self.train_s += time.perf_counter() - t0
 
     def result(self) -> TrainResult:
-        """The test bins, measured now, and the model on the CPU (whatever --device trained it)."""
+        """The test bins, measured now, and the model on the CPU (whatever --device trained it). A run whose
+        weights are no longer finite (it diverged: too large an --lr) is a UserError, never a saved model."""
         cfg, data, model = self.cfg, self.data, self.stepper.model
+        broken = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+        if broken:
+            losses = [h["loss"] for h in self.history]
+            raise UserError(f"training diverged: after {self.step} steps the weights hold NaN or ±Inf ({broken[0]}"
+                            f"{f' and {len(broken) - 1} more' if len(broken) > 1 else ''}"
+                            f"{f'; last loss {losses[-1]:g}' if losses else ''}); nothing is saved. Lower --lr "
+                            f"(now {cfg.lr:g}; the default is 0.001)")
         t0 = time.perf_counter()
         test_rng = np.random.default_rng(cfg.seed + 20_000)
         acc = {bin_key(b): accuracy(model, data, test_rng, cfg.eval_samples, *b) for b in cfg.test_bins}

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from verify.commands._common import console, emit_json
+from verify.commands._common import console, emit_json, progress_bar
 from verify.problems import UserError
 
 from torch_bridge import INSTALL_HINT  # torch_bridge/__init__ itself needs no torch
@@ -149,9 +149,9 @@ def _hours(seconds: float) -> str:
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[info]}"), console=console(), transient=True)
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[info]}"), on=console())
 
 
 def register(app: typer.Typer) -> None:
