@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-all bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,8 +17,13 @@ $(VENV)/.installed-test: $(VENV)/.installed constraints.txt
 demo: $(VENV)/.installed
 	$(VENV)/bin/verify report
 
+# the fast tier: every test module, less the tests marked slow (a few minutes on 2 cores)
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow" --durations=15
+
+# the whole suite, slow tests included (what .ci/run runs)
+test-all: $(VENV)/.installed-test
+	$(PY) -m pytest -q --durations=15
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_all.py

@@ -7,6 +7,8 @@ measured in the same run:
      beside a numpy floor: a process that reads the same file and runs one cumsum over it
   4. the scaling exponent of both over n (the least-squares slope of log time above startup
      against log n).
+  5. `verify run` Dyck-1, n = 10^7: peak memory (issue 21: <= 150 MiB; the program is evaluated in
+     chunks, so only the input grows with n).
 
 Each figure is the best of 3 runs after a warm-up run (wall-clock, and CPU = user + sys of the
 child, which a busy machine inflates less); memory is the child's peak resident set
@@ -150,6 +152,15 @@ def main(full: bool = False, repeats: int = 3) -> dict:
         print(f"   verify run: {show(k_ours)}   numpy floor: {show(k_floor)}   (1.00 = linear; the n = 10^4 run "
               "is taken as startup)")
         out.update(exponent_ours=k_ours, exponent_floor=k_floor)
+
+        print("5. flat memory: verify run dyck1 at 10^7 symbols from a file (chunks with carried prefix state; "
+              "the input itself is 1 byte a symbol)")
+        big = out.get(f"run_{10**7}") or measure([str(VERIFY), "run", str(DYCK), "--input-file",
+                                                  str(dyck_file(folder, 10**7))], 1)
+        row("verify run (n = 10,000,000)", big, None, "", "target peak <= 150 MiB")
+        grow = (big[2] - out[f"run_{10**6}"][2]) / 9e6
+        print(f"   peak memory {big[2] / 2**20:.1f} MiB; {grow:.2f} bytes per symbol from 10^6 to 10^7")
+        out["run_1e7"] = big
     return out
 
 

@@ -6,7 +6,9 @@ phase could be recovered. With other offsets the programs recognize a shifted la
 """
 from __future__ import annotations
 
-from verify.case import LANGUAGE, Case
+import numpy as np
+
+from verify.case import LANGUAGE, Case, Members
 from verify.crasp.builder import ProgramBuilder, and_, count, eq, or_, periodic, sym
 from verify.spec import Automaton
 
@@ -44,8 +46,17 @@ def abab_program():
     return b.build()
 
 
-def _case(name, alphabet, automaton, description, program, notes=""):
-    return Case(name=name, family="formal", format=LANGUAGE, alphabet=alphabet, description=description,
+def one_member(k: int) -> Members:
+    """The paper's inputs for (a^k)*: its only member of each length divisible by k."""
+    def draw(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+        if n % k:
+            raise ValueError(f"(a^{k})* has members of lengths divisible by {k} only")
+        return np.zeros((m, n), dtype=np.int64)
+    return Members(draw, length_multiple=k)
+
+
+def _case(name, alphabet, automaton, description, program, notes="", members=None):
+    return Case(members=members, name=name, family="formal", format=LANGUAGE, alphabet=alphabet, description=description,
                 labels=automaton.labels, spec=automaton,
                 sampler=language_sampler(len(alphabet), automaton_members(automaton)), program=program,
                 expected_ape=True, expected_nope=False, nope_reason=NOPE_REASON, citation="Lemma 38",
@@ -54,7 +65,7 @@ def _case(name, alphabet, automaton, description, program, notes=""):
 
 CASES = [
     _case("aa_star", ("a",), power_automaton(2), "(aa)*: even-length strings of a", power_program(2),
-          "Over the one-letter alphabet {a}, membership is the length mod 2."),
+          "Over the one-letter alphabet {a}, membership is the length mod 2.", members=one_member(2)),
     _case("aaaa_star", ("a",), power_automaton(4), "(aaaa)*: strings of a of length divisible by 4",
           power_program(4), "Over the one-letter alphabet {a}, membership is the length mod 4."),
     _case("abab_star", ("a", "b"), ABAB, "(abab)*: repetitions of abab", abab_program,

@@ -10,11 +10,13 @@ Definitions (the DFAs below are the references and the Z3 specifications):
 """
 from __future__ import annotations
 
-from verify.case import LANGUAGE, Case
+import numpy as np
+
+from verify.case import LANGUAGE, Case, Members
 from verify.crasp.builder import ProgramBuilder, and_, count, eq, gt, lt, or_, prev, sub, sym
 from verify.spec import Automaton
 
-from cases._common import CITED_LABEL, automaton_members, language_sampler, modular_reason
+from cases._common import CITED_LABEL, automaton_members, language_sampler, modular_reason, shuffled_counts
 
 SIGMA = ("0", "1")
 
@@ -76,6 +78,15 @@ def tomita7_program():
     return b.build()
 
 
+def tomita5_members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    """The paper's Tomita 5 inputs (next-symbol protocol): an even number of 0s, uniform in 0..n, shuffled
+    into a string of even length n."""
+    if n % 2:
+        raise ValueError("Tomita 5 has members of even length only")
+    zeros = 2 * rng.integers(0, n // 2 + 1, size=m)
+    return 1 - shuffled_counts(rng, m, n, zeros)
+
+
 def _case(name, automaton, description, program=None, **kw):
     return Case(name=name, family="formal", format=LANGUAGE, alphabet=SIGMA, description=description,
                 labels=automaton.labels, spec=automaton,
@@ -101,7 +112,7 @@ CASES = [
                        "needs a local (guarded) count, which plain C-RASP lacks. Not machine-checked."),
           notes="C-RASP[local] with radius 2: a 0 whose two predecessors are 0 ends a 000 block."),
     _case("tomita5", T5, "Tomita 5: even number of 0s and even number of 1s",
-          expected_ape=False, expected_nope=False, citation=CITED_LABEL,
+          members=Members(tomita5_members, length_multiple=2), expected_ape=False, expected_nope=False, citation=CITED_LABEL,
           no_program_reason=modular_reason("the parities of the two symbol counts")),
     _case("tomita6", T6, "Tomita 6: (#0 − #1) ≡ 0 (mod 3)",
           expected_ape=False, expected_nope=False, citation=CITED_LABEL,

@@ -28,10 +28,14 @@ def _private_cache(monkeypatch, tmp_path):
 
 
 def cli_json(capsys, *args):
+    """(exit code, the --json document without its envelope: what the API's as_dict() gives)."""
     code = main([*args, "--json"])
-    return code, json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc.pop("schema_version") == 1 and doc.pop("command") == args[0]
+    return code, doc.get("results", doc) if set(doc) == {"results"} else doc
 
 
+@pytest.mark.slow
 def test_the_api_page_runs():
     result = doctest.testfile(str(ROOT / "docs" / "api.md"), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 30 and result.failed == 0
@@ -118,6 +122,7 @@ def _claim(d):
     return {k: d[k] for k in ("status", "claim", "method", "scope", "counterexample")}
 
 
+@pytest.mark.slow
 def test_refute_prove_equiv_are_what_the_commands_print(capsys, tmp_path):
     wrong = tmp_path / "wrong.crasp"
     wrong.write_text('alphabet "(" ")"\naccept = #["("] == #[")"]')
@@ -142,6 +147,7 @@ def test_refute_prove_equiv_are_what_the_commands_print(capsys, tmp_path):
         api.refute("dyck1", timeout=float("nan"))
 
 
+@pytest.mark.slow
 def test_compile_is_what_the_command_prints(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("LENGTHGEN_VERIFY_MEMORY", "256M")   # a shorter long-length check, for both
     code, shown = cli_json(capsys, "compile", "tomita1", "--N", "16", "--check-length", "3")
@@ -222,18 +228,20 @@ def test_audit_is_what_the_command_prints(tmp_path, capsys):
     save_pretrained(model, folder)
     code, shown = cli_json(capsys, "audit", str(folder))
     report = api.audit(str(folder))
-    assert code in (0, 3) and report.as_dict() == {k: v for k, v in shown.items() if k != "plots"}
-    assert report.kind == shown["verdict"]
+    envelope = ("plots", "schema_version", "command")
+    assert code == report.exit_code and report.as_dict() == {k: v for k, v in shown.items() if k not in envelope}
+    assert report.verdict == shown["verdict"]
     with pytest.raises(UserError, match="residual"):
         api.audit(folder, residual=2.0)
     compiled = tmp_path / "t16.npz"                    # compile --out's T_N: PERIODIC and LOCAL by construction
     api.compile("tomita1", N=16, check_length=2, out=compiled, check_memory=1 << 22)
     code, shown = cli_json(capsys, "audit", str(compiled))
     report = api.audit(str(compiled))
-    assert code == 0 and report.kind == "periodic+local"
-    assert report.as_dict() == {k: v for k, v in shown.items() if k != "plots"}
+    assert code == 0 and report.verdict == "periodic+local"
+    assert report.as_dict() == {k: v for k, v in shown.items() if k not in envelope}
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_is_true(monkeypatch):
     """README.md's "Python API" block: each `api....` line gives the value its comment shows."""
     import re
@@ -273,3 +281,22 @@ def test_classify_reads_files_as_the_command_does(tmp_path):
         api.classify(tmp_path / "missing.dfa")
     with pytest.raises(UserError, match="budget"):
         api.classify("a*", budget=-1)
+
+
+def test_all_names_the_public_api_and_result_fields_are_the_json_keys(tmp_path):
+    """`verify.api.__all__` is what the module offers (the functions and result classes defined there, less the
+    command line's own compile_pipeline), and every key of a result's JSON is also its attribute."""
+    import inspect
+    defined = {n for n, v in vars(api).items() if not n.startswith("_") and (inspect.isfunction(v) or inspect.isclass(v))
+               and v.__module__ == api.__name__}
+    assert set(api.__all__) == defined - {"compile_pipeline"} and all(hasattr(api, n) for n in api.__all__)
+    results = [api.run("dyck1", "(()", trace=True), api.run("bin_majority", "0 1 1"),
+               api.check("tomita4", max_len=4, samples=5), api.prove("tomita1"),
+               api.compile("tomita1", N=8, check_length=2, long_seconds=0),
+               api.comm_complexity("parity", N=4, method="rows"), api.classify("a*b*", budget=0)]
+    for result in results:
+        for key in result.as_dict():   # the attribute may be the richer object the JSON summarizes
+            assert hasattr(result, key), (type(result).__name__, key)
+    assert results[4].float64_limit == results[4].as_dict()["float64_limit"] and results[5].N == 4
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        results[4].nonexistent

@@ -77,7 +77,7 @@ def truncated_to_bf16(state):
 def test_a_safetensors_folder_is_audited_without_importing_torch(tmp_path):
     ck = hf_folder(tmp_path / "ck", weights())
     got, out, err = no_torch(ck, "--json")
-    assert got == {"code": got["code"], "tried": [], "loaded": False} and got["code"] in (0, 3), err
+    assert got == {"code": got["code"], "tried": [], "loaded": False} and got["code"] in (0, 1, 3), err
     report = json.loads(out)
     assert report["shape"]["file_format"] == "safetensors" and len(report["heads"]) == CFG.n_layer * CFG.n_head
     plots, _, err = no_torch(ck, "--plot", tmp_path / "plots")         # heatmaps are matplotlib (Agg), not torch
@@ -93,6 +93,7 @@ def test_the_state_is_float32_numpy_and_equals_the_file(tmp_path):
     assert np.array_equal(ck.c_attn(1), state["transformer.h.1.attn.c_attn.weight"])
 
 
+@pytest.mark.slow
 def test_bfloat16_is_widened_exactly_without_torch(tmp_path):
     state = weights(seed=1)
     bf16_file(tmp_path / "w.safetensors", state)
@@ -108,6 +109,7 @@ def test_bfloat16_is_widened_exactly_without_torch(tmp_path):
     assert strip(out_bf16) == strip(out_f32)
 
 
+@pytest.mark.slow
 def test_a_compiled_table_is_audited_without_torch(tmp_path):
     from verify import api
     api.compile("tomita1", N=16, check_length=2, out=tmp_path / "t16.npz", check_memory=1 << 22)
@@ -167,7 +169,7 @@ def test_transformer_lens_safetensors_are_read_without_torch_and_pickles_with_it
     save_torch(tl, str(tmp_path / "tl.safetensors"))
     torch.save(tl, tmp_path / "tl.pth")
     got, out, err = no_torch(tmp_path / "tl.safetensors", "--json")
-    assert got["tried"] == [] and got["code"] in (0, 3), err
+    assert got["tried"] == [] and got["code"] in (0, 1, 3), err     # a verdict: the README's codes
     assert "TransformerLens" in json.loads(out)["shape"]["file_format"]
     a, b = load_checkpoint(tmp_path / "tl.safetensors"), load_checkpoint(tmp_path / "tl.pth")
     assert all(np.array_equal(a.state[k], b.state[k]) for k in a.state) and set(a.state) == set(b.state)
@@ -175,6 +177,7 @@ def test_transformer_lens_safetensors_are_read_without_torch_and_pickles_with_it
     assert torch.equal(a.model()(torch.tensor([[0, 1, 2, 3]])), m(torch.tensor([[0, 1, 2, 3]])))
 
 
+@pytest.mark.slow
 @pytest.mark.torch
 def test_float8_safetensors_are_read_through_torch(tmp_path):
     torch = pytest.importorskip("torch")

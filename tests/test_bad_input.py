@@ -6,6 +6,7 @@ seconds, leaving nothing in the working folder; an internal error must exit 70 w
 The rows run in-process through verify.cli.main (fast); a few run the installed script."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -275,6 +276,13 @@ TORCH_ROWS = [
     ("sweep-out-file", ["sweep", "bin_majority", "--out", "{w}/afile.txt"], "--out"),
     ("sweep-out-name-too-long", ["sweep", "bin_majority", "--out", "{w}/" + "s" * 300], "--out"),
     ("sweep-out-unwritable", ["sweep", "bin_majority", "--out", "{w}/afile.txt/sw"], "--out"),
+    # issue 20: a file that is not a checkpoint (the weights-only unpickler's IndexError), a config.json that is
+    # a FIFO or nested too deeply, and a run that diverged (NaN weights are never saved)
+    ("audit-pickle-not-a-checkpoint", ["audit", "{w}/notckpt.pt"], "not a readable torch checkpoint"),
+    ("audit-config-fifo", ["audit", "{w}/ckfifo"], "not a regular file"),
+    ("audit-config-deep", ["audit", "{w}/ckdeep"], "nested too deeply"),
+    ("train-lr-diverges", ["train", "bin_majority", "--lr", "1e30", "--layers", "1", "--heads", "1", "--d", "16",
+                           "--steps", "5", "--eval-samples", "10", "--out", "{w}/run"], "diverged"),
     # --- audit (H4 owns the checkpoint checks; the --plot destination is checked here)
     ("audit-missing", ["audit", "{w}/missing"], "missing"),
     ("audit-empty-folder", ["audit", "{w}/adir"], "adir"),
@@ -290,6 +298,34 @@ TORCH_ROWS = [
     ("audit-plot-unwritable", ["audit", "{w}/adir", "--plot", "{w}/afile.txt/plots"], "--plot"),
 ]
 
+# issue 20: files, streams and processes. A FIFO (pipe*) is refused at once where a file is read or written (it
+# used to block forever, or be replaced); a file read whole has its size checked first (huge.*: sparse files of
+# 2 GiB); nested JSON, JSON of the wrong type and non-UTF-8 text are user errors, never exit 70.
+ROWS += [
+    ("run-input-file-fifo", ["run", DYCK, "--input-file", "{w}/pipe"], "not a regular file"),
+    ("run-input-file-device", ["run", DYCK, "--input-file", "/dev/zero"], "not a regular file"),
+    ("run-trace-file-fifo", ["run", DYCK, "()", "--trace-file", "{w}/pipe"], "not a regular file"),
+    ("run-program-fifo", ["run", "{w}/pipe.crasp", "()"], "not a regular file"),
+    ("compile-out-fifo", ["compile", "dyck1", "--N", "16", "--out", "{w}/pipe.npz"], "not a regular file"),
+    ("comm-plot-fifo", ["comm-complexity", "copy", "--N", "4", "--plot", "{w}/pipe.png"], "not a regular file"),
+    ("report-html-fifo", ["report", "--no-extra", "--html", "{w}/pipe.html"], "not a regular file"),
+    ("report-trained-fifo", ["report", "--no-extra", "--trained", "{w}/pipe"], "not a regular file"),
+    ("report-trained-huge", ["report", "--no-extra", "--trained", "{w}/huge.json"], "above the limit"),
+    ("report-trained-deep", ["report", "--no-extra", "--trained", "{w}/deep.json"], "nested too deeply"),
+    ("refute-spec-number", ["refute", T4, "--spec", "{w}/number.json"], "not a number"),
+    ("refute-spec-null", ["refute", T4, "--spec", "{w}/null.json"], "not null"),
+    ("refute-spec-unknown-counter-symbol", ["refute", T4, "--spec", "{w}/counter_z.json"], "'z'"),
+    ("refute-spec-not-utf8", ["refute", T4, "--spec", "{w}/latin1.json"], "not utf-8"),
+    ("refute-spec-regex-not-utf8", ["refute", T4, "--spec", "{w}/latin1.re"], "not utf-8"),
+    ("refute-spec-deep", ["refute", T4, "--spec", "{w}/deep.json"], "nested too deeply"),
+    ("refute-spec-huge", ["refute", T4, "--spec", "{w}/huge.json"], "above the limit"),
+    ("refute-spec-fifo", ["refute", T4, "--spec", "{w}/pipe.json"], "not a regular file"),
+    ("prove-spec-null", ["prove", T4, "--spec", "{w}/null.json"], "not null"),
+    ("global-cases-file-exits", ["--cases", "{w}/exits.py", "cases"], "sys.exit"),
+    ("comm-reference-without-alphabet", ["comm-complexity", "json:dumps", "--N", "4"], "--alphabet"),
+    ("comm-alphabet-for-a-case", ["comm-complexity", "parity", "--N", "4", "--alphabet", "0,1"], "--alphabet"),
+]
+
 CLASSIFY_ROWS = [  # H6's command (a regular expression, a case, a .dfa or a .txt file)
     ("classify-bad-option", ["classify", "a*", "--nosuch-option"], "no such option"),
     ("classify-bad-regex", ["classify", "(("], "(("),
@@ -301,6 +337,19 @@ CLASSIFY_ROWS = [  # H6's command (a regular expression, a case, a .dfa or a .tx
     ("classify-budget-inf", ["classify", "a*", "--budget", "inf"], "--budget"),
     ("classify-budget-negative", ["classify", "a*", "--budget", "-1"], "--budget"),
     ("classify-bad-acceptance", ["classify", "a*", "--acceptance", "bogus"], "--acceptance"),
+    # issue 20: sizes before reading, paths never read as regular expressions, the alphabet capped
+    ("classify-deep-dfa", ["classify", "{w}/deep.json"], "nested too deeply"),
+    ("classify-huge-dfa", ["classify", "{w}/huge.dfa"], "above the limit"),
+    ("classify-huge-json", ["classify", "{w}/huge.json"], "above the limit"),
+    ("classify-huge-txt", ["classify", "{w}/huge.txt"], "above the limit"),
+    ("classify-dfa-fifo", ["classify", "{w}/pipe.dfa"], "not a regular file"),
+    ("classify-folder", ["classify", "{w}/adir"], "folder"),
+    ("classify-device", ["classify", "/dev/null"], "not a regular file"),
+    ("classify-fifo", ["classify", "{w}/pipe"], "not a regular file"),
+    ("classify-wide-dfa", ["classify", "{w}/wide.dfa"], "at most 256"),
+    ("classify-alphabet-20000", ["classify", "a*", "--alphabet", ",".join(f"s{i}" for i in range(20_000))],
+     "at most 256"),
+    ("classify-union-3000", ["classify", "|".join(chr(0x4E00 + i) for i in range(3000))], "at most 256"),
 ]
 
 
@@ -336,6 +385,29 @@ def workdir(tmp_path, monkeypatch):
     (w / "bad_spread.json").write_text("[" + row + ', "spread": {"acc_0_50": "wide"}}]')
     (w / "bad_acc.json").write_text('[{"task": "parity", "encoding": "APE", "acc_0_50": "high"}]')
     (w / "bad_threshold.json").write_text("[" + row + ', "threshold": NaN}]')
+    for name in ("pipe", "pipe.crasp", "pipe.npz", "pipe.png", "pipe.html", "pipe.json", "pipe.dfa"):
+        os.mkfifo(w / name)                         # nothing writes to these: a blocking open would hang
+    for name in ("huge.json", "huge.dfa", "huge.txt"):
+        with open(w / name, "wb") as f:
+            f.truncate(2 << 30)                     # 2 GiB, sparse: costs no disk, must never be read
+    (w / "deep.json").write_text("[" * 100_000)
+    (w / "number.json").write_text("5")
+    (w / "null.json").write_text("null")
+    (w / "counter_z.json").write_text('{"alphabet": ["0", "1"], "always": [{"coeffs": {"z": 1}, "op": ">=", '
+                                      '"bound": 0}], "final": []}')
+    (w / "latin1.json").write_bytes(b'\xff\xfe{"alphabet": []}')
+    (w / "latin1.re").write_bytes(b"(0|1)*\xe9")
+    symbols = [f"s{i}" for i in range(300)]
+    (w / "wide.dfa").write_text(json.dumps({"alphabet": symbols, "start": "q", "accepting": ["q"],
+                                            "transitions": {"q": {a: "q" for a in symbols}}}))
+    (w / "exits.py").write_text("import sys\nsys.exit(1)\n")
+    (w / "notckpt.pt").write_bytes(b"\x80\x02.")
+    (w / "ckfifo").mkdir()
+    os.mkfifo(w / "ckfifo" / "config.json")
+    (w / "ckfifo" / "model.safetensors").write_bytes(b"\x00" * 16)
+    (w / "ckdeep").mkdir()
+    (w / "ckdeep" / "config.json").write_text("[" * 100_000)
+    (w / "ckdeep" / "model.safetensors").write_bytes(b"\x00" * 16)
     monkeypatch.setenv("LENGTHGEN_VERIFY_CACHE", str(tmp_path / "cache" / "smt.json"))
     monkeypatch.delenv("LENGTHGEN_VERIFY_DEBUG", raising=False)
     monkeypatch.chdir(w)
@@ -503,3 +575,36 @@ def test_the_memory_budget_and_its_override(monkeypatch):
     refuse_if_too_big("--d", 1000, "lower --d")
     with pytest.raises(UserError, match=r"--d: .*about 2\.0 MiB.*budget of 1\.0 MiB.*lower --d"):
         refuse_if_too_big("--d", 2 << 20, "lower --d")
+
+
+# --- issue 20: a closed standard output is not a verdict; a full disk is a user error
+
+@pytest.mark.parametrize("argv", [["prove", "dyck1"], ["prove", "dyck1", "--json"], ["check", "dyck1"],
+                                  ["run", DYCK, "(())", "--trace"]])
+def test_a_closed_stdout_exits_141_never_with_a_verdict(argv, tmp_path):
+    """`verify prove dyck1 | head -c1` used to exit 1 ("refuted"): the reader is gone before anything is
+    written here (the pipe's read end is closed at once), so every write fails as it would after `head`."""
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([str(SCRIPT), *argv], stdout=write, stderr=subprocess.PIPE, text=True, timeout=300,
+                          cwd=tmp_path)
+    os.close(write)
+    assert proc.returncode == 141, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_a_full_disk_during_compile_out_safetensors_exits_2(tmp_path):
+    """safetensors reports a failed write as its own error (exit 70 before). The disk is 'full' for this process
+    through RLIMIT_FSIZE (EFBIG, like ENOSPC: an error of the disk, not of the toolkit)."""
+    pytest.importorskip("safetensors")
+    code = ("import resource, signal, sys\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+            "from verify.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    for name in ("x.safetensors", "x.npz"):
+        proc = subprocess.run([sys.executable, "-c", code, "compile", "dyck1", "--N", "64", "--out",
+                               str(tmp_path / "out" / name)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert "--out" in proc.stderr and "nothing was written" in proc.stderr and "internal error" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -74,22 +74,69 @@ def test_a_timed_out_prove_keeps_the_cached_proof(cache):
     assert rc._load()[rc.fingerprint(case.build_program(), case.spec)]["cell"] == "proved for all lengths (2-induction)"
 
 
-@pytest.mark.parametrize("content", ["[]", "null", '"x"', "3", "true", "{broken", "", '{"k": 5, "j": [1]}',
-                                     '{"k": {"cell": 3}}'])
-def test_a_corrupt_cache_is_ignored_with_a_warning_and_replaced(cache, content, capsys):
+@pytest.mark.parametrize("content", ["", "{}", '{"k": 5, "good": {"cell": "unknown", "status": "unknown"}}'])
+def test_an_empty_or_damaged_cache_is_replaced(cache, content, capsys):
+    cache.parent.mkdir(parents=True)
+    cache.write_text(content)
+    assert rc.remember("new", proof())
+    data = json.loads(cache.read_text())
+    assert isinstance(data, dict) and data["new"]["status"] == HOLDS and "k" not in data
+    assert capsys.readouterr().err == ""   # a cache's malformed entries are skipped quietly
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"x"', "3", "true", "{broken", '{"k": 5, "j": [1]}',
+                                     '{"k": {"cell": 3}}', '{"name": "my-project", "version": "1.0"}'])
+def test_a_file_that_is_not_a_cache_is_ignored_and_never_overwritten(cache, content, capsys):
     cache.parent.mkdir(parents=True)
     cache.write_text(content)
     assert rc._load() == {}
-    assert rc.remember("new", proof())
-    data = json.loads(cache.read_text())
-    assert isinstance(data, dict) and data["new"]["status"] == HOLDS
+    assert rc.remember("new", proof()) is False
+    assert cache.read_text() == content          # the user's file is left as it was
     err = capsys.readouterr().err
-    if content.startswith("{") and content != "{broken":
-        assert err == ""  # a JSON object with bad entries: the entries are skipped quietly
+    assert err.count("warning") == 1 and str(cache) in err and "leaving it as it is" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("special", ["fifo", "device", "folder"])
+def test_a_cache_path_that_is_not_a_regular_file_is_never_read_nor_replaced(tmp_path, monkeypatch, special,
+                                                                            capsys):
+    import signal
+    path = tmp_path / "smt.json"
+    if special == "fifo":
+        os.mkfifo(path)
+    elif special == "folder":
+        path.mkdir()
     else:
-        assert "warning" in err and str(cache) in err and "Traceback" not in err
+        path = "/dev/zero"                        # an endless stream: reading it whole would never end
+    monkeypatch.setenv("LENGTHGEN_VERIFY_CACHE", str(path))
+    rc._warned.clear()
+    signal.alarm(20)                              # a blocking open would hang the test: fail it instead
+    try:
+        assert rc._load() == {}
+        assert rc.remember("new", proof()) is False
+    finally:
+        signal.alarm(0)
+    assert os.path.exists(path) and not os.path.isfile(path)
+    assert not os.path.exists(f"{path}.lock")     # nothing is created beside it either
+    assert "not a regular file" in capsys.readouterr().err or special == "folder"
 
 
+def test_a_cache_above_the_size_limit_is_not_read(cache, monkeypatch, capsys):
+    cache.parent.mkdir(parents=True)
+    cache.write_text(json.dumps({"k": {"cell": "unknown", "status": "unknown"}}))
+    monkeypatch.setattr(rc, "MAX_CACHE_BYTES", 10)
+    assert rc._load() == {} and rc.remember("new", proof()) is False
+    assert "above the limit" in capsys.readouterr().err
+
+
+def test_a_deeply_nested_cache_is_a_warning_not_a_crash(cache, capsys):
+    cache.parent.mkdir(parents=True)
+    cache.write_text("[" * 100_000)
+    assert rc._load() == {}
+    assert "nested too deeply" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("content", ["[]", "null", '"x"'])
 def test_prove_survives_a_corrupt_cache(cache, content, capsys):
     from verify.cli import main
@@ -98,9 +145,10 @@ def test_prove_survives_a_corrupt_cache(cache, content, capsys):
     assert main(["prove", "tomita4", "--timeout", "20", "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["status"] == HOLDS and "Traceback" not in err
-    assert isinstance(json.loads(cache.read_text()), dict)
+    assert cache.read_text() == content
 
 
+@pytest.mark.slow
 def test_the_report_column_survives_a_corrupt_cache(cache):
     from verify.catalogue import get_case
     cache.parent.mkdir(parents=True)
@@ -156,6 +204,7 @@ def _reader(path, stop, counts, barrier):
     counts["reads"], counts["invalid"] = reads, invalid
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_nothing_and_readers_never_see_half_a_file(cache):
     writers, per_writer = 8, 50
     cache.parent.mkdir(parents=True)

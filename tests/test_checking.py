@@ -142,6 +142,7 @@ next "<eos>" = not "<sep>"
     ("dyck1", DYCK_DEEP_WRONG, ("long runs", "boundary counts", "deep members", "near-miss members")),
     ("bin_majority", MAJORITY_EDGE_WRONG, ("boundary counts", "long runs", "case sampler")),
 ])
+@pytest.mark.slow
 def test_default_check_refutes_programs_wrong_only_on_structured_inputs(case_name, source, family, seed):
     from verify.catalogue import get_case
     case, program = get_case(case_name), parse_program(source)

@@ -144,7 +144,7 @@ def test_a_checkpoint_without_blocks_has_no_heads_to_audit(tmp_path, capsys):
 
 def test_no_verdict_over_zero_heads():
     report, _ = audit_heads(np.eye(8), [])
-    assert report.kind == "unknown" and "no heads" in report.summary
+    assert report.verdict == "unknown" and "no heads" in report.summary
 
 
 # ------------------------------------------------------------------ values
@@ -164,7 +164,9 @@ def test_non_finite_weights_are_refused_with_the_tensor_name(tmp_path, capsys, b
 def test_a_valid_checkpoint_still_audits(tmp_path, capsys):
     ck = folder(tmp_path)
     code, out, _ = audit([ck, "--json"], capsys)
-    assert code == 0 and json.loads(out)["verdict"] in ("neither", "local", "periodic", "periodic+local")
+    verdict = json.loads(out)["verdict"]
+    assert verdict in ("neither", "local", "periodic", "periodic+local")
+    assert code == (0 if verdict == "periodic+local" else 1)     # the README's codes: holds 0, fails 1
 
 
 # ------------------------------------------------------------------ flags, checked before the checkpoint is read
@@ -230,7 +232,7 @@ def test_an_audit_that_would_not_fit_in_memory_names_max_positions(tmp_path, cap
     monkeypatch.setattr(checkpoint, "_available_memory", real)
     fit = int(err.split("--max-positions ")[1].split()[0])
     code, out, _ = audit([ck, "--max-positions", str(fit), "--json"], capsys)
-    assert code == 0 and json.loads(out)["shape"]["audited_positions"] == fit
+    assert code in (0, 1) and json.loads(out)["shape"]["audited_positions"] == fit
 
 
 # ------------------------------------------------------------------ random configs
@@ -245,6 +247,7 @@ _KEYS = st.sampled_from(["n_head", "n_layer", "n_embd", "n_positions", "n_ctx", 
                          "regularizer_lambda", "model_type"])
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(_KEYS, _VALUES, min_size=1, max_size=3))
 def test_any_config_loads_or_is_a_user_error(tmp_path, changes):

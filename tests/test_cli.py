@@ -54,7 +54,7 @@ def test_user_mistakes_exit_2_with_one_message(args, needle, capsys):
 def test_check_refutes_with_exit_1_and_a_counterexample(capsys):
     code, out, _ = run(["check", str(EX / "tomita3_wrong.crasp"), "--case", "tomita3", "--json",
                         "--samples", "100"], capsys)
-    data = json.loads(out)[0]
+    data = json.loads(out)["results"][0]
     assert code == 1 and data["status"] == "refuted" and data["counterexample"]["input"]
 
 

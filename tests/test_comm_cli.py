@@ -20,6 +20,7 @@ def run(capsys, *args):
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_copy_json_certified_and_crossing(capsys, tmp_path):
     png = tmp_path / "copy.png"
     code, out, err = run(capsys, "test_comm_fixtures:COPY", "--N", "64", "--json", "--plot", str(png))
@@ -46,7 +47,7 @@ def test_copy_table(capsys):
 
 
 def test_user_language_function(capsys):
-    code, out, err = run(capsys, "test_comm_fixtures:parity", "--N", "6", "--json")
+    code, out, err = run(capsys, "test_comm_fixtures:parity", "--N", "6", "--json", "--alphabet", "0,1")
     assert code == 0, err
     data = json.loads(out)
     assert [r["bits"] for r in data["lower_bound"]["exact_rows"]] == [1] * 6
@@ -59,9 +60,15 @@ def test_user_language_function(capsys):
     (["test_comm_fixtures:COPY", "--N", "0"], 2, "too small"),
     (["test_comm_fixtures:COPY", "--N", "64", "--method", "rows"], 2, "--method certificate"),
     (["test_comm_fixtures:COPY", "--N", "9000"], 2, "too large"),
-    (["test_comm_fixtures:parity", "--method", "certificate"], 2, "--method rows"),
-    (["test_comm_fixtures:parity", "--method", "protocol"], 2, "no C-RASP program"),
-    (["test_comm_fixtures:broken", "--N", "3"], 1, "raised ValueError"),
+    (["test_comm_fixtures:parity", "--alphabet", "0,1", "--method", "certificate"], 2, "--method rows"),
+    (["test_comm_fixtures:parity", "--alphabet", "0,1", "--method", "protocol"], 2, "no C-RASP program"),
+    (["test_comm_fixtures:broken", "--alphabet", "0,1", "--N", "3"], 1, "raised ValueError"),
+    # issue 20: the alphabet of a reference function is never guessed ({0,1} used to be assumed silently)
+    (["test_comm_fixtures:parity", "--N", "3"], 2, "--alphabet"),
+    (["test_comm_fixtures:mod3_a", "--N", "3"], 2, "--alphabet"),
+    (["test_comm_fixtures:parity", "--alphabet", "0,,1"], 2, "--alphabet"),
+    (["test_comm_fixtures:COPY", "--alphabet", "a,b", "--N", "4"], 2, "--alphabet applies to a reference function"),
+    (["parity", "--format", "language", "--N", "4"], 2, "--format applies to a reference function"),
     (["no_such_module_xyz:f"], 2, "cannot import"),
     (["test_comm_fixtures:nothing"], 2, "no attribute"),
     (["test_comm_fixtures:COPY", "--plot", __file__ + "/x.png", "--N", "4"], 2, "folder"),
@@ -72,6 +79,27 @@ def test_bad_input_is_one_clear_message(capsys, args, code, needle):
     assert got == code
     assert needle in err
     assert "Traceback" not in err + out
+
+
+def test_a_mod3_language_over_ab_is_bounded_over_its_own_alphabet(capsys):
+    """Issue 20: the number of a's mod 3 over {a, b}. Evaluated over {0, 1} (the old silent default) it was
+    "0 bits, no separation", exit 0; now the alphabet is required, and a wrong one is refused."""
+    code, out, err = run(capsys, "test_comm_fixtures:mod3_a", "--N", "4", "--json", "--alphabet", "a,b")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [r["bits"] for r in data["lower_bound"]["exact_rows"]][-1] == 2     # ⌈log2 3⌉: three residues
+    code, out, err = run(capsys, "test_comm_fixtures:mod3_a", "--N", "4", "--alphabet", "0,1")
+    assert code == 2 and "answered True on every input" in err and "--alphabet" in err, err
+
+
+def test_a_constant_reference_is_refused_through_the_api():
+    from verify import api
+    from verify.problems import UserError
+    with pytest.raises(UserError, match="--alphabet"):
+        api.comm_complexity("test_comm_fixtures:parity", N=3)
+    with pytest.raises(UserError, match="on every input it was given"):
+        api.comm_complexity("test_comm_fixtures:mod3_a", N=3, alphabet=("0", "1"))
+    assert api.comm_complexity("test_comm_fixtures:parity", N=3, alphabet=("0", "1")).rows
 
 
 # ---------------------------------------------------------------- the witness program must be the task
@@ -118,6 +146,7 @@ def test_parity_with_a_majority_program_is_refuted(capsys):
     assert check["status"] == "refuted" and check["counterexample"]["input"]
 
 
+@pytest.mark.slow
 def test_catalogue_language_program_is_proved_and_says_so(capsys):
     code, out, err = run(capsys, "dyck1", "--N", "8", "--json")
     assert code == 0, err
@@ -129,6 +158,7 @@ def test_catalogue_language_program_is_proved_and_says_so(capsys):
     assert "assumes the specification is the task" in data["conclusion"]
 
 
+@pytest.mark.slow
 def test_catalogue_sequence_program_says_up_to_which_length(capsys):
     code, out, err = run(capsys, "bin_majority", "--N", "8", "--json")
     assert code == 0, err
@@ -138,6 +168,7 @@ def test_catalogue_sequence_program_says_up_to_which_length(capsys):
     assert data["witness"]["proof"] is None and "ASSUMES" in data["conclusion"]
 
 
+@pytest.mark.slow
 def test_transformer_bound_states_its_types(capsys):
     code, out, err = run(capsys, "test_comm_fixtures:COPY", "--N", "16", "--json")
     assert code == 0, err
@@ -173,6 +204,7 @@ def test_sequence_program_below_its_row_bound(capsys):
     assert below["required"][0] != below["required"][1] and below["counterexample"]["input"]
 
 
+@pytest.mark.slow
 def test_program_below_the_injectivity_certificate(capsys):
     """Copy with repeated symbols given the unique-copy program: its O(log N) message is below the
     certified N bits at N = 64; a birthday search finds two Alice halves with one message."""

@@ -29,6 +29,10 @@ def parity(tokens):
     return tokens.count("1") % 2 == 0
 
 
+def mod3_a(tokens):
+    return tokens.count("a") % 3 == 0
+
+
 def equality(tokens):
     h = len(tokens) // 2
     return len(tokens) % 2 == 0 and tokens[:h] == tokens[h:]

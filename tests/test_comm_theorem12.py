@@ -51,6 +51,7 @@ def test_a_wrong_program_is_refuted_with_a_replayable_counterexample():
     assert cx.position is not None and len(cx.input) > 0
 
 
+@pytest.mark.slow
 def test_corollaries_with_stand_in_cases():
     v = theorem12.corollary_verdict("repeat_copy", "copy", case=fx.COPY)
     assert v.status == HOLDS and v.evidence["crossing_program"] == 73

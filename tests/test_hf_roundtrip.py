@@ -22,6 +22,18 @@ from verify.problems import UserError  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 SEQ_TOKENS = ("<bos>", "0", "1", "<sep>", "<eos>")
+# Weights, token ids and greedy generations are exact; float32 logits agree within LOGIT_ATOL (absolute):
+# transformers' attention runs the same arithmetic in another order (seen: up to 5e-7 with the pinned
+# torch/transformers), so bit-identical logits are not promised (README, torch_bridge/README.md).
+LOGIT_ATOL = 1e-5
+
+
+def assert_same_outputs(theirs, ours, logits_theirs, logits_ours):
+    """Every weight of ours is in theirs bit for bit; the logits agree within LOGIT_ATOL."""
+    state = theirs.state_dict()
+    for key, value in ours.state_dict().items():
+        assert key in state and torch.equal(state[key], value), key
+    torch.testing.assert_close(logits_theirs, logits_ours, rtol=0, atol=LOGIT_ATOL)
 
 
 def model(seed=0, **kw):
@@ -39,22 +51,22 @@ def case(name):
     return next(c for c in all_cases() if c.name == name)
 
 
-def test_ape_lm_logits_identical(tmp_path):
+def test_ape_lm_weights_exact_logits_within_tolerance(tmp_path):
     m = model()
     hf = transformers.AutoModelForCausalLM.from_pretrained(save_pretrained(m, tmp_path / "ck")).eval()
     assert type(hf).__name__ == "GPT2LMHeadModel"
     with torch.no_grad():
-        assert torch.equal(hf(ids()).logits, m(ids()))
+        assert_same_outputs(hf, m, hf(ids()).logits, m(ids()))
 
 
-def test_nope_logits_identical_through_a_zero_table(tmp_path):
+def test_nope_through_a_zero_table(tmp_path):
     m = model(position_encoding="nope")
     folder = save_pretrained(m, tmp_path / "ck")
     assert json.loads((folder / "config.json").read_text())["position_encoding"] == "nope"
     hf = transformers.GPT2LMHeadModel.from_pretrained(folder).eval()
     assert not hf.transformer.wpe.weight.any()
     with torch.no_grad():
-        assert torch.equal(hf(ids()).logits, m(ids()))
+        assert_same_outputs(hf, m, hf(ids()).logits, m(ids()))
     ck = load_checkpoint(folder)                       # our loader: the zero table is "no table"
     assert ck.nope and ck.position_table() is None and torch.equal(ck.model()(ids()), m(ids()))
     # a non-zero table under a nope config is refused
@@ -75,7 +87,7 @@ def test_language_task_saves_as_token_classification_exactly(tmp_path):
     assert type(hf).__name__ == "GPT2ForTokenClassification"
     x = ids(vocab=3)
     with torch.no_grad():
-        assert torch.equal(hf(x).logits[..., 0], m(x))
+        assert_same_outputs(hf, m, hf(x).logits[..., 0], m(x))
         assert torch.equal(hf.classifier.weight, m.classifier.weight)
 
 
@@ -95,6 +107,50 @@ def test_auto_tokenizer_round_trips_a_tasks_strings(tmp_path, name):
     assert tok.bos_token == case(name).bos and tok.bos_token_id == data.index[case(name).bos]
     if not data.is_language:
         assert tok.eos_token_id == data.index[case(name).eos] and tok.sep_token == case(name).sep
+
+
+def test_the_tokenizer_names_a_symbol_outside_the_vocabulary(tmp_path):
+    """No unknown token (the model has no row for one): with the folder's own class (trust_remote_code) the
+    symbol is named; the plain transformers tokenizer refuses it too, never reading it as another symbol."""
+    folder = save_pretrained(model(), tmp_path / "ck")
+    named = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    assert type(named).__name__ == "TaskTokenizer" and named("<bos> 0 1 <sep>").input_ids == [0, 1, 2, 3]
+    for call in (lambda: named("<bos> 0 2 <sep>"), lambda: named(["<bos> 0", "<bos> 2"]),
+                 lambda: named.encode("<bos> 2"), lambda: named.tokenize("<bos> 2")):
+        with pytest.raises(ValueError, match=r"symbol '2' \(word \d\) is not in this model's vocabulary: <bos>, 0, 1"):
+            call()
+    plain = transformers.AutoTokenizer.from_pretrained(folder)
+    assert plain("<bos> 0 1 <sep>").input_ids == [0, 1, 2, 3] and plain.unk_token is None
+    with pytest.raises(Exception, match="UNK"):
+        plain("<bos> 0 2 <sep>")
+
+
+@pytest.mark.parametrize("protocol", ["next_symbol", "membership"])
+def test_a_language_model_says_its_protocol_in_config_json(tmp_path, protocol):
+    """Next-symbol sets: independent sigmoids, not a softmax; config.json says so (and the loader reads it)."""
+    from torch_bridge.train import TrainConfig, make_model
+    data = TaskData(case("tomita1"), protocol)
+    m = make_model(TrainConfig(layers=1, heads=1, d=8, protocol=protocol), data, 16)
+    folder = save_pretrained(m, tmp_path / "ck")
+    cfg = json.loads((folder / "config.json").read_text())
+    assert cfg["protocol"] == protocol and load_checkpoint(folder).config.protocol == protocol
+    if protocol == "next_symbol":
+        assert cfg["architectures"] == ["GPT2LMHeadModel"] and "sigmoid" in cfg["protocol_note"]
+        assert "not a softmax" in cfg["protocol_note"]
+    else:
+        assert "protocol_note" not in cfg
+    plain = json.loads((save_pretrained(model(), tmp_path / "seq") / "config.json").read_text())
+    assert "protocol" not in plain and "protocol_note" not in plain     # a sequence task: the LM's own softmax
+    bad = dict(cfg, protocol="softmax")
+    (folder / "config.json").write_text(json.dumps(bad))
+    with pytest.raises(UserError) as err:
+        load_checkpoint(folder)
+    assert "protocol 'softmax' is not one of membership, next_symbol" in err.value.render()
+
+
+def test_config_and_data_name_the_same_protocols():
+    from torch_bridge import config, data
+    assert config.PROTOCOLS == data.PROTOCOLS
 
 
 def test_save_without_tokenizers_still_works_and_says_so(tmp_path, monkeypatch, caplog):
@@ -122,6 +178,7 @@ def _stops_after_a_few_tokens(m, eos=4, from_position=7):
     return m
 
 
+@pytest.mark.slow
 def test_generate_stops_at_eos_like_the_toolkits_greedy_decoding(tmp_path):
     m = _stops_after_a_few_tokens(model(seed=3))
     folder = save_pretrained(m, tmp_path / "ck")
@@ -140,7 +197,7 @@ def _audit_json(args, capsys):
     code = main(["audit", *map(str, args), "--json"])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    return code, (json.loads(out) if code in (0, 3) else None), err
+    return code, (json.loads(out) if code in (0, 1, 3) else None), err
 
 
 def _verdicts(data):
@@ -148,6 +205,7 @@ def _verdicts(data):
             [(h["layer"], h["head"], h["kind"], round(h["rms"], 6)) for h in data["heads"]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["safetensors", "bin"])
 def test_audit_reads_a_folder_saved_by_transformers(tmp_path, capsys, how):
     torch.manual_seed(0)
@@ -161,9 +219,9 @@ def test_audit_reads_a_folder_saved_by_transformers(tmp_path, capsys, how):
     ck = load_checkpoint(folder)
     assert ck.file_format.startswith("pickle" if how == "bin" else "safetensors")
     with torch.no_grad():
-        assert torch.allclose(ck.model()(ids(7)), hf(ids(7)).logits, atol=1e-6)
+        assert torch.allclose(ck.model()(ids(7)), hf(ids(7)).logits, rtol=0, atol=LOGIT_ATOL)
     code, data, _ = _audit_json([folder], capsys)
-    assert code == 0 and data["verdict"] == "neither" and len(data["heads"]) == 4
+    assert code == 1 and data["verdict"] == "neither" and len(data["heads"]) == 4     # conditions fail: exit 1
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
@@ -225,12 +283,12 @@ def _hub_cache(root, folder, org="toy-org", name="toy-gpt2"):
 def test_audit_reads_a_hub_cache_snapshot_and_never_downloads(tmp_path, capsys, monkeypatch):
     save_pretrained(model(), tmp_path / "ck")
     repo, snap = _hub_cache(tmp_path / "hub", tmp_path / "ck")
-    _, want, _ = _audit_json([tmp_path / "ck"], capsys)
+    want_code, want, _ = _audit_json([tmp_path / "ck"], capsys)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.chdir(tmp_path)
     for arg in (snap, repo, "toy-org/toy-gpt2"):
         code, data, err = _audit_json([arg], capsys)
-        assert code == 0, err
+        assert code == want_code and code in (0, 1), err
         assert _verdicts(data) == _verdicts(want)
     code, _, err = _audit_json(["other-org/not-here"], capsys)
     assert code == 2 and "nothing is downloaded" in err and "snapshots" in err

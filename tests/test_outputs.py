@@ -372,3 +372,39 @@ def test_a_name_too_long_is_refused_before_the_work(tmp_path):
     with pytest.raises(UserError, match="bytes long"):
         outputs.check_folder_target(tmp_path / ("d" * 250) / "run", "--out")
     assert tree(tmp_path) == []
+
+
+# --- issue 20: an output path that exists and is not a regular file is never replaced
+def test_a_device_fifo_or_socket_is_refused_before_the_work(tmp_path):
+    import socket
+    fifo = tmp_path / "pipe.tsv"
+    os.mkfifo(fifo)
+    sock_dir = Path("/tmp") / f"lv-sock-{os.getpid()}"     # AF_UNIX paths are short: not under tmp_path
+    sock_dir.mkdir(exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(sock_dir / "s.tsv"))
+        for special in ("/dev/null", str(fifo), str(sock_dir / "s.tsv")):
+            with pytest.raises(UserError, match="not a regular file.*never replaced"):
+                outputs.check_file_target(special, "--trace-file")
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISSOCK(os.stat(sock_dir / "s.tsv").st_mode)
+    finally:
+        sock.close()
+        (sock_dir / "s.tsv").unlink(missing_ok=True)
+        sock_dir.rmdir()
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_fifo_that_appears_while_the_command_runs_is_not_replaced(tmp_path):
+    target = tmp_path / "out.tsv"
+    outputs.check_file_target(target, "--trace-file")
+    with pytest.raises(UserError, match="not a regular file"):
+        with outputs.staged_file(target, "--trace-file") as tmp:
+            tmp.write_text("rows")
+            os.mkfifo(target)                      # something else put a FIFO there meanwhile
+    assert stat.S_ISFIFO(os.stat(target).st_mode) and tree(tmp_path) == ["out.tsv"]
+
+
+def test_a_folder_target_refuses_a_device_too(tmp_path):
+    with pytest.raises(UserError, match="a device, a FIFO"):
+        outputs.check_folder_target("/dev/null", "--out")

@@ -57,7 +57,7 @@ def audit_model(m, **kw):
 def test_periodic_table_is_reported_periodic_with_its_true_period():
     for period in (1, 4, 6, 7):
         r = audit_model(periodic_model(period))
-        assert r.kind == "periodic+local" and r.period == period, (period, r.summary)
+        assert r.verdict == "periodic+local" and r.period == period, (period, r.summary)
         assert r.table.best_period == period
 
 
@@ -67,14 +67,15 @@ def test_local_head_is_reported_local_with_its_radius():
         h0, h1 = r.heads
         assert h0.scores.kind == "local" and h0.scores.radius == len(g) - 1, (g, h0)
         assert h1.scores.kind == "none"
-        assert r.kind == "local" and r.radius == len(g) - 1 and not r.table.periodic
+        assert r.verdict == "local" and r.radius == len(g) - 1 and not r.table.periodic
 
 
+@pytest.mark.slow
 def test_fresh_model_is_neither():
     for seed in range(3):
         m = fresh(GPT2Config(vocab_size=5, n_positions=128, n_embd=64, n_layer=2, n_head=4), seed)
         r = audit_model(m)
-        assert r.kind == "neither", r.summary
+        assert r.verdict == "neither", r.summary
         assert all(h.scores.kind == "neither" for h in r.heads)
         assert not r.table.periodic
 
@@ -82,7 +83,7 @@ def test_fresh_model_is_neither():
 def test_nope_is_reported_as_nope():
     m = fresh(GPT2Config(vocab_size=5, n_positions=32, n_embd=16, n_layer=1, n_head=2, position_encoding="nope"))
     r = audit_model(m)
-    assert r.kind == "nope" and r.heads == () and r.penalty == 0.0
+    assert r.verdict == "nope" and r.heads == () and r.penalty == 0.0
 
 
 def test_audit_regularizer_equals_the_models():
@@ -126,11 +127,11 @@ def test_compiled_periodic_program_is_periodic_with_its_period():
     from verify.crasp.builder import ProgramBuilder, and_, count, eq, periodic, sym
     from verify.limit import examples
     r = _compiled(examples.aa_star())
-    assert r.kind == "periodic+local" and r.period == 2 and r.table.periodic and r.split is None
+    assert r.verdict == "periodic+local" and r.period == 2 and r.table.periodic and r.split is None
     b = ProgramBuilder(["a", "b"])
     b.accept(and_(eq(count(sym("b")), 0), periodic(3, [1])))
     r = _compiled(b.build())
-    assert r.kind == "periodic+local" and r.period == 3
+    assert r.verdict == "periodic+local" and r.period == 3
 
 
 def test_compiled_local_program_is_a_periodic_part_plus_a_local_remainder():
@@ -139,16 +140,16 @@ def test_compiled_local_program_is_a_periodic_part_plus_a_local_remainder():
     from verify.crasp.builder import ProgramBuilder, and_, gt, guarded, sym
     from verify.limit import examples
     r = _compiled(examples.ends_ab())
-    assert (r.kind, r.period, r.radius) == ("periodic+local", 1, 1) and not r.table.periodic
+    assert (r.verdict, r.period, r.radius) == ("periodic+local", 1, 1) and not r.table.periodic
     assert "PERIODIC part + LOCAL remainder" in r.summary
     b = ProgramBuilder(["a", "b"])
     b.accept(and_(sym("b"), gt(guarded(sym("a"), [3]), 0)))
     r = _compiled(b.build())
-    assert (r.kind, r.radius) == ("periodic+local", 3)
+    assert (r.verdict, r.radius) == ("periodic+local", 3)
     assert [h.remainder.kind for h in r.heads].count("local") == 1
     # without the other readers of the residual stream the split is not claimed, and the summary says why
     r = _compiled(b.build(), readers=False)
-    assert r.kind == "local" and r.radius == 3 and "unchecked" in r.summary
+    assert r.verdict == "local" and r.radius == 3 and "unchecked" in r.summary
 
 
 def test_compiled_periodic_and_local_program_is_recognised():
@@ -158,7 +159,7 @@ def test_compiled_periodic_and_local_program_is_recognised():
     b = ProgramBuilder(["a", "b"])
     b.accept(and_(periodic(3, [1]), gt(guarded(sym("a"), [2]), 0)))
     r = _compiled(b.build())
-    assert (r.kind, r.period, r.radius) == ("periodic+local", 3, 2)
+    assert (r.verdict, r.period, r.radius) == ("periodic+local", 3, 2)
     data = r.as_dict()
     assert data["periodic_as_a_whole"] is False and data["split"]["period"] == 3
     assert data["split"]["remainder_coordinates"] == 64 and max(data["remainder_readers"].values()) == 0.0
@@ -187,14 +188,14 @@ def test_split_is_refused_when_the_remainder_is_read_elsewhere_or_not_local():
         wq[n:, n:] = np.arange(1.0, 1 + period * period).reshape(period, period)   # + A[i mod Δ, j mod Δ]
         clean = [("value", np.vstack([np.zeros((n, 4)), np.ones((period, 4))]))]
         r = audit_heads(table, [(0, 0, wq, wk)], readers=clean)[0]
-        assert r.kind == kind, r.summary
+        assert r.verdict == kind, r.summary
         assert r.split.period == period and len(r.split.remainder_columns) == n
     assert "not LOCAL in L0H0" in r.summary
     wq = np.zeros((n + period, n + period))
     wq[:n, :n] = band
     leaky = [("value", np.ones((n + period, 4)))]                       # a value map reads absolute position
     r = audit_heads(table, [(0, 0, wq, wk)], readers=leaky)[0]
-    assert r.kind == "local" and "value reads the remainder" in r.summary
+    assert r.verdict == "local" and "value reads the remainder" in r.summary
 
 
 # ------------------------------------------------------------------------ the command
@@ -205,6 +206,7 @@ def run(args, capsys):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_audit_command_json_and_plots(tmp_path, capsys):
     save_pretrained(periodic_model(4), tmp_path / "ck")
     code, out, _ = run(["audit", str(tmp_path / "ck"), "--json", "--plot", str(tmp_path / "plots")], capsys)
@@ -281,6 +283,7 @@ def _small_table_model():
     return m
 
 
+@pytest.mark.slow
 def test_positional_share_separates_negligible_from_real_positional_terms(tmp_path, capsys):
     save_pretrained(_small_table_model(), tmp_path / "small")
     save_pretrained(fresh(GPT2Config(vocab_size=5, n_positions=64, n_embd=32, n_layer=1, n_head=2)), tmp_path / "fresh")
@@ -343,6 +346,7 @@ def test_audit_ends_with_quotable_lines_per_head_and_the_conditions(tmp_path, ca
     assert "layer 0 head 0: PERIODIC (Δ = 4)" in heads[0] and "(approximate)" in heads[4]
 
 
+@pytest.mark.slow
 def test_heatmaps_are_per_layer_grids_large_enough_to_read(tmp_path, capsys):
     import struct
     save_pretrained(periodic_model(4), tmp_path / "ck")

@@ -71,16 +71,17 @@ def _write(tmp_path, name, text):
     return path
 
 
+@pytest.mark.slow
 def test_a_user_case_file_gets_every_check_through_the_environment(tmp_path, monkeypatch, capsys):
     path = _write(tmp_path, "my_tasks.py", USER_CASES)
     monkeypatch.setenv(catalogue.CASES_ENV, str(path))
     assert main(["cases", "--json"]) == 0
-    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["results"]}
     assert rows["my_has_a"]["family"] == "user" and rows["my_has_a"]["fragment"] == "plain"
     assert rows["my_has_one"]["format"] == "sequence" and "tomita1" in rows   # added to, not replacing
     for name in ("my_has_a", "my_has_one"):
         assert main(["check", name, "--json", "--samples", "40", "--budget", "4096"]) == 0
-        assert json.loads(capsys.readouterr().out)[0]["status"] == "holds"
+        assert json.loads(capsys.readouterr().out)["results"][0]["status"] == "holds"
     assert main(["prove", "my_has_a", "--json", "--timeout", "30"]) == 0
     proof = json.loads(capsys.readouterr().out)
     assert proof["status"] == "holds" and "every word of every length" in proof["scope"]
@@ -101,7 +102,7 @@ def test_user_cases_compile_to_certified_limit_transformers(tmp_path, monkeypatc
 def test_a_wrong_user_program_is_refuted_like_a_catalogue_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(catalogue.CASES_ENV, str(_write(tmp_path, "wrong.py", WRONG_CASE)))
     assert main(["check", "my_wrong_a", "--json", "--samples", "10", "--budget", "256"]) == 1
-    cex = json.loads(capsys.readouterr().out)[0]["counterexample"]
+    cex = json.loads(capsys.readouterr().out)["results"][0]["counterexample"]
     assert cex["input"].count("a") == 1          # one a: the reference accepts, the program does not
     assert main(["prove", "my_wrong_a", "--json", "--timeout", "30"]) == 1
     assert json.loads(capsys.readouterr().out)["status"] == "refuted"
@@ -151,6 +152,9 @@ BAD_FILES = [
     (USER_CASES.replace('"y" "n" "<eos>"\nnext', '"y" "n" "<eos>" "z"\nnext'), "alphabet has ['z']"),
     (USER_CASES.replace('program=lambda: parse_program(HAS_ONE, "my_has_one")', 'program=None'),
      "give a program, or no_program_reason"),
+    # issue 20: an exit while loading is a mistake in the file, never a verdict (0 "holds", 1 "refuted")
+    ("import sys\n\nsys.exit(1)\n", ":3: the case file called sys.exit(1) while it was loaded"),
+    ("import sys\nsys.exit(0)\n", "called sys.exit(0)"),
 ]
 
 
@@ -206,6 +210,7 @@ def test_entry_points_add_cases(tmp_path, monkeypatch):
         catalogue._entry_point_cases.cache_clear()
 
 
+@pytest.mark.slow
 def test_a_cases_folder_in_the_working_directory_does_not_shadow_the_catalogue(tmp_path):
     (tmp_path / "cases").mkdir()
     (tmp_path / "cases" / "__init__.py").write_text("SHADOW = True\n")
@@ -219,7 +224,7 @@ def test_a_cases_folder_in_the_working_directory_does_not_shadow_the_catalogue(t
     proc = subprocess.run([sys.executable, "-m", "verify.cli", "cases", "--json"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)) == len(catalogue._load())
+    assert len(json.loads(proc.stdout)["results"]) == len(catalogue._load())
 
 
 def test_an_empty_catalogue_is_an_error(tmp_path, monkeypatch, capsys):
@@ -254,7 +259,7 @@ def test_a_flag_can_name_itself_in_the_message(tmp_path):
 def test_the_global_cases_flag_adds_the_file_for_that_run_only(tmp_path, capsys):
     path = _write(tmp_path, "my_tasks.py", USER_CASES)
     assert main(["--cases", str(path), "check", "my_has_a", "--json", "--samples", "20", "--budget", "1024"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["status"] == "holds"
+    assert json.loads(capsys.readouterr().out)["results"][0]["status"] == "holds"
     assert main(["check", "my_has_a"]) == 2          # the next run without the flag does not see it
     assert "my_has_a" in capsys.readouterr().err
 
@@ -265,3 +270,21 @@ def test_the_global_cases_flag_with_a_bad_path_is_one_message(tmp_path, monkeypa
     assert main(["--cases", where, "cases"]) == 2
     err = capsys.readouterr().err
     assert "--cases" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 3
+
+
+def test_an_exit_inside_a_user_reference_is_not_a_verdict(tmp_path, monkeypatch, capsys):
+    """Issue 20: a reference that calls sys.exit while a command runs it must not become exit 0 or 1."""
+    text = USER_CASES.replace("labels=HAS_A.labels", "labels=quit_now").replace(
+        "def sample_bits", "def quit_now(ids):\n    import sys\n    sys.exit(1)\n\n\ndef sample_bits")
+    path = _write(tmp_path, "quits.py", text)
+    monkeypatch.setenv(catalogue.CASES_ENV, str(path))
+    assert main(["check", "my_has_a", "--samples", "4", "--budget", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "sys.exit(1) was called outside the toolkit" in err and str(path) in err
+
+
+def test_the_help_says_case_files_and_references_are_executed(capsys):
+    main(["--help"])
+    assert "EXECUTED as Python code, like a conftest.py" in " ".join(capsys.readouterr().out.split())
+    main(["comm-complexity", "--help"])
+    assert "RUNS your code" in " ".join(capsys.readouterr().out.split())

@@ -107,7 +107,7 @@ class HeadAudit:
 @dataclass(frozen=True)
 class AuditReport:
     source: str
-    kind: str                        # nope | periodic+local | periodic | local | neither
+    verdict: str                     # nope | periodic+local | periodic | local | neither | unknown
     period: Optional[int]            # Δ (overall) where periodic
     radius: Optional[int]            # τ (overall) where local
     table: Optional[TableScores]
@@ -122,6 +122,36 @@ class AuditReport:
     remainder_readers: Optional[dict] = None  # {reader: share of its positional input from the remainder}
     reader_shares: Optional[dict] = None      # {reader: RMS of its positional input / RMS of its token input}
     conditions: str = ""                      # whether the model as a whole meets the theory's conditions
+    task_audit: Optional[object] = None       # torch_bridge.task_audit.TaskAudit, with --task
+
+    # with --task, the same names as the JSON's keys
+    @property
+    def task(self) -> Optional[dict]:
+        return None if self.task_audit is None else self.task_audit.task
+
+    @property
+    def theory(self):
+        return None if self.task_audit is None else self.task_audit.theory
+
+    @property
+    def prediction(self):
+        return None if self.task_audit is None else self.task_audit.prediction
+
+    @property
+    def measured(self):
+        return None if self.task_audit is None else self.task_audit.measured
+
+    @property
+    def side_by_side(self) -> Optional[str]:
+        return None if self.task_audit is None else self.task_audit.side_by_side
+
+    @property
+    def exit_code(self) -> int:
+        """The README's codes: with --task, 0 predicted to generalize, 1 predicted not to, 3 no prediction;
+        without, 0 the conditions hold (periodic+local, NoPE), 1 they fail, 3 nothing to judge."""
+        if self.task_audit is not None:
+            return self.task_audit.exit_code
+        return {"periodic+local": 0, "nope": 0, "unknown": 3}.get(self.verdict, 1)
 
     def head_lines(self) -> List[str]:
         return [h.line(self.thresholds) for h in self.heads]
@@ -132,7 +162,7 @@ class AuditReport:
             table = {"best_period": self.table.best_period, "residual": self.table.residual,
                      "periodic": self.table.periodic,
                      "residuals_first_16": [float(x) for x in self.table.residuals[:16]]}
-        return {"source": self.source, "verdict": self.kind, "period": self.period, "radius": self.radius,
+        return {"source": self.source, "verdict": self.verdict, "period": self.period, "radius": self.radius,
                 "summary": self.summary, "practical_regularizer": self.penalty, "table": table,
                 "heads": [h.as_dict() for h in self.heads], "thresholds": self.thresholds.as_dict(),
                 "shape": self.shape, "notes": list(self.notes), "exact_table": self.exact_table,
@@ -140,6 +170,8 @@ class AuditReport:
                 "split": None if self.split is None else self.split.as_dict(),
                 "remainder_readers": self.remainder_readers, "reader_shares": self.reader_shares,
                 "conditions": self.conditions, "head_lines": self.head_lines(),
+                **(self.task_audit.as_dict() if self.task_audit is not None else
+                   {"task": None, "theory": None, "prediction": None, "measured": None, "side_by_side": None}),
                 "method": ("layer 0: A = (P Wq)(P Wk)^T exactly from the position table; deeper layers: the same "
                            "formula with the raw table (approximation: position information assumed to reach the "
                            "layer unchanged through the residual stream; LayerNorm, biases and 1/sqrt(dh) ignored)")}
@@ -287,18 +319,27 @@ def check_options(residual: float, window: int, max_positions: Optional[int], sh
 
 def audit_checkpoint(path, heads: Optional[int] = None, residual: float = 0.05, window: int = 256,
                      max_positions: Optional[int] = None, share_threshold: float = 0.1, exact: bool = False,
-                     keep_logits: bool = False, progress=None):
+                     keep_logits: bool = False, progress=None, task: Optional[str] = None, vocab: Optional[str] = None,
+                     measure: bool = False, bins=None, samples: int = 2000, train_max: int = 50, seed: int = 0):
     """What `verify audit` does, as a function (numpy; torch is imported only to read a torch pickle): read a
     checkpoint — a Hugging Face folder, a weights file, a TransformerLens state dict, a hub-cache snapshot
     (torch_bridge.checkpoint.load_checkpoint) or `verify compile --out`'s T_N — and audit it with its token
     embeddings and every other reader of the residual stream. `progress`: a rich-Progress-like object
     (add_task/update) or None. Returns (AuditReport, logits {(layer, head): matrix} when keep_logits, the
-    audited table or None)."""
+    audited table or None). task: a catalogue case to run the checkpoint on (torch_bridge.task_audit): the
+    prediction from training-range inputs, and with `measure` the accuracy per bin."""
     check_options(residual, window, max_positions, share_threshold, heads)
+    if task is not None:
+        from torch_bridge.task_audit import check_task_options
+        check_task_options(train_max, samples)
     th = Thresholds(residual=residual, window=max(8, window), share=share_threshold)
     progress = progress if progress is not None else _Silent()
     path = Path(path)
     if compiled_file(path):
+        if task is not None:
+            from verify.problems import UserError
+            raise UserError(f"{path}: --task runs a trained GPT-2 checkpoint on its task; this is a compiled T_N "
+                            f"(verify compile --out), which `verify compile` already checks against its program")
         return _audit_compiled(path, th, max_positions, keep_logits, exact, progress)
     from torch_bridge.checkpoint import load_checkpoint
     ck = load_checkpoint(path, n_head=heads)
@@ -311,12 +352,20 @@ def audit_checkpoint(path, heads: Optional[int] = None, residual: float = 0.05, 
     shape = {"layers": cfg.n_layer, "heads": cfg.n_head, "d": cfg.n_embd, "positions": cfg.n_positions,
              "audited_positions": None if table is None else int(table.shape[0]),
              "position_encoding": cfg.position_encoding, "file_format": ck.file_format}
-    task = progress.add_task("audit heads", total=cfg.n_layer * cfg.n_head, info="")
+    bar = progress.add_task("audit heads", total=cfg.n_layer * cfg.n_head, info="")
     report, logits = audit_gpt2(table, [ck.c_attn(l) for l in range(cfg.n_layer)], cfg.n_head,
                                 mlp_weights=[ck.array(f"transformer.h.{l}.mlp.c_fc.weight") for l in range(cfg.n_layer)],
                                 embeddings=ck.array("transformer.wte.weight"), thresholds=th, source=str(path),
                                 shape=shape, notes=ck.notes, keep_logits=keep_logits, exact=exact,
-                                on_head=lambda k: progress.update(task, advance=k))
+                                on_head=lambda k: progress.update(bar, advance=k))
+    if task is not None:
+        from torch_bridge import hf
+        from torch_bridge.task_audit import run_task_audit
+        resolved = hf.resolve(path)
+        folder = resolved if resolved.is_dir() else resolved.parent if (resolved.parent / "config.json").is_file() \
+            and resolved.name in ("model.safetensors", "pytorch_model.bin") else None
+        report = replace(report, task_audit=run_task_audit(ck, folder, task, vocab, measure, bins, samples, train_max,
+                                                           seed, progress if not isinstance(progress, _Silent) else None))
     return report, logits, table
 
 

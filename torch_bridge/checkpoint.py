@@ -28,6 +28,7 @@ import os
 import pickle
 import re
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +186,9 @@ def _read_pickle(path: Path) -> Dict[str, np.ndarray]:
             f"({detail.strip()}). It was read with weights_only=True, so nothing in it ran. "
             "If you trust its author, re-save it as safetensors (or as a plain state dict) and try again.",
             exit_code=2) from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as ex:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+            OverflowError, RecursionError, struct.error) as ex:   # the weights-only unpickler on a file that
+        # is not a checkpoint: "pop from empty list" (IndexError), an unknown memo key (KeyError), ...
         raise UserError(f"{path}: not a readable torch checkpoint ({type(ex).__name__}: "
                         f"{str(ex).splitlines()[0] if str(ex) else ''})") from None
     for key in ("state_dict", "model_state_dict", "model"):
@@ -264,14 +267,20 @@ def _normalize(raw: Dict[str, np.ndarray], where: str) -> Tuple[Dict[str, np.nda
     return state, notes
 
 
+MAX_CONFIG_BYTES = 1 << 20   # a GPT-2 config.json is about a kilobyte
+
+
 def _read_config(path: Path) -> dict:
-    try:
-        cfg = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:
-        raise UserError(f"{path}: not a readable config.json ({ex})") from None
+    # a regular file of at most MAX_CONFIG_BYTES, UTF-8 JSON (a FIFO is refused, never waited on; deep nesting
+    # is a user error): verify.inputs
+    from verify.inputs import read_json
+    cfg = read_json(str(path), "config.json", MAX_CONFIG_BYTES)
     if not isinstance(cfg, dict):
         raise UserError(f"{path}: config.json must hold a JSON object")
     model_type = cfg.get("model_type", "gpt2")
+    if model_type == "lengthgen_compiled":   # `verify compile --out DIR` (torch_bridge.hf_compiled)
+        raise UserError(f"{path}: a compiled T_N's Hugging Face folder (verify compile --out); audit its weights "
+                        f"file, {path.parent / SAFETENSORS}")
     if model_type != "gpt2":
         raise UserError(f"{path}: a checkpoint of another architecture (model_type {model_type!r}); "
                         "this toolkit reads GPT-2 (model_type 'gpt2')")
@@ -413,7 +422,8 @@ def _config(state, cfg_json: dict, n_head: Optional[int], where: str, notes: lis
                       layer_norm_epsilon=cfg_json.get("layer_norm_epsilon", 1e-5),
                       position_encoding=encoding, regularizer_lambda=cfg_json.get("regularizer_lambda", 0.0),
                       head=head, tokens=tuple(cfg_json.get("tokens", ())),
-                      **{k: cfg_json[k] for k in ("bos_token", "sep_token", "eos_token") if cfg_json.get(k) is not None})
+                      **{k: cfg_json[k] for k in ("bos_token", "sep_token", "eos_token", "protocol")
+                         if cfg_json.get(k) is not None})
 
 
 def _validate(state, cfg: GPT2Config, where: str) -> None:

@@ -7,6 +7,9 @@ What config.json says to Hugging Face (to_json) [decision, documented in torch_b
   `classifier.bias` (1,) are exactly ours, so `from_pretrained` loads every weight.
 - `bos_token_id`, `eos_token_id`, `sep_token_id`, `pad_token_id` from the task's tokens
   (special_token_ids), so `generate` stops at `<eos>`.
+- Next-symbol sets (`protocol: "next_symbol"`, with a `protocol_note`): the LM head's logits are one
+  independent sigmoid per vocabulary entry (is this symbol a legal next one?), not a softmax over the next
+  token, so `generate` and a softmax read them wrongly; the note says so to whoever opens the file.
 - NoPE: `position_encoding: "nope"`; the weights file holds an all-zero `transformer.wpe.weight`
   (GPT-2 in transformers always adds a table: a zero one adds nothing), which our loader reads as
   "no table" and refuses if it is not all zero.
@@ -19,6 +22,11 @@ from typing import Any, Dict, Optional
 APE, NOPE, REG = "ape", "nope", "reg"
 POSITION_ENCODINGS = (APE, NOPE, REG)
 LM_HEAD, BINARY_HEAD = "lm", "per_position_binary"
+# the training protocols of torch_bridge.data (its MEMBERSHIP / NEXT_SYMBOL; this module stays import-free)
+PROTOCOLS = ("membership", "next_symbol")
+NEXT_SYMBOL_NOTE = ("trained on next-symbol sets: each logit is an independent sigmoid (is this token a legal "
+                    "next symbol; <eos>: the prefix is a member), not a softmax over the next token; "
+                    "generate() and softmax sampling do not apply")
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,9 @@ class GPT2Config:
     bos_token: Optional[str] = None          # None: "<bos>" when it is among the tokens (verify.case's default)
     sep_token: Optional[str] = None          # None: "<sep>", else the token before <eos> (torch_bridge.data's order)
     eos_token: Optional[str] = None          # None: "<eos>" when it is among the tokens
+    protocol: Optional[str] = None           # torch_bridge.data's training protocol of a language (None: not said)
+    dropout: float = 0.0                     # training-time dropout (GPT-2's embd/attn/resid_pdrop); 0: none, and
+    #                                          config.json stays as it was (no "dropout" key)
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -74,13 +85,18 @@ class GPT2Config:
     def to_json(self) -> Dict[str, Any]:
         d = asdict(self)
         d.pop("extra")
-        for key in ("bos_token", "sep_token", "eos_token"):
+        for key in ("bos_token", "sep_token", "eos_token", "protocol"):
             if d[key] is None:
                 d.pop(key)
+        if not self.dropout:
+            d.pop("dropout")
+        if self.protocol == "next_symbol":
+            d["protocol_note"] = NEXT_SYMBOL_NOTE
         d["tokens"] = list(self.tokens)
         d.update(self.extra)
         d.update({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_ctx": self.n_positions,
-                  "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, "tie_word_embeddings": True,
+                  "resid_pdrop": self.dropout, "embd_pdrop": self.dropout, "attn_pdrop": self.dropout,
+                  "tie_word_embeddings": True,
                   "scale_attn_weights": True})
         if self.head == BINARY_HEAD:   # transformers' GPT2ForTokenClassification: the same classifier, exactly
             d.update({"architectures": ["GPT2ForTokenClassification"], "num_labels": 1,
@@ -95,7 +111,7 @@ class GPT2Config:
     def from_json(d: Dict[str, Any]) -> "GPT2Config":
         known = {"vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "n_inner",
                  "activation_function", "layer_norm_epsilon", "position_encoding", "regularizer_lambda",
-                 "head", "tokens", "bos_token", "sep_token", "eos_token"}
+                 "head", "tokens", "bos_token", "sep_token", "eos_token", "protocol", "dropout"}
         kw = {k: d[k] for k in known if k in d}
         if "tokens" in kw:
             kw["tokens"] = tuple(kw["tokens"])
@@ -145,6 +161,10 @@ def config_problems(cfg: Dict[str, Any], activations=("gelu_new", "gelu_pytorch_
         v = cfg["regularizer_lambda"]
         if not _is_number(v) or v < 0:
             out.append(("regularizer_lambda", f"regularizer_lambda must be a finite number >= 0, not {v!r}"))
+    if "dropout" in cfg:
+        v = cfg["dropout"]
+        if not _is_number(v) or not 0 <= v < 1:
+            out.append(("dropout", f"dropout must be a number in [0, 1), not {v!r}"))
     if "activation_function" in cfg and cfg["activation_function"] not in activations:
         out.append(("activation_function", f"activation_function {cfg['activation_function']!r} is not one of "
                                            f"{', '.join(activations)}"))
@@ -153,6 +173,8 @@ def config_problems(cfg: Dict[str, Any], activations=("gelu_new", "gelu_pytorch_
                                          f"{', '.join(POSITION_ENCODINGS)}"))
     if "head" in cfg and cfg["head"] not in (LM_HEAD, BINARY_HEAD):
         out.append(("head", f"head {cfg['head']!r} is not one of {LM_HEAD}, {BINARY_HEAD}"))
+    if cfg.get("protocol") is not None and cfg["protocol"] not in PROTOCOLS:
+        out.append(("protocol", f"protocol {cfg['protocol']!r} is not one of {', '.join(PROTOCOLS)}"))
     for key in ("bos_token", "sep_token", "eos_token"):
         if key in cfg and cfg[key] is not None and not isinstance(cfg[key], str):
             out.append((key, f"{key} must be a token string, not {cfg[key]!r}"))

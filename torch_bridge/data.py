@@ -64,6 +64,8 @@ class TaskData:
                 self._members, self._continuations = case.next_symbols.live, case.next_symbols.continuations
             else:
                 self._members, self._continuations = _dfa_next_symbols(case.spec)
+            if case.members is not None:   # the paper's inputs: members, not live walks (verify.case.Members)
+                self._members = case.members.draw
         if case.sampler is None:
             raise UserError(f"case {case.name!r} has no sampler, so it cannot be trained on")
         if case.format == SEQUENCE and case.answer is None:
@@ -94,7 +96,10 @@ class TaskData:
     def valid_lengths(self, lo: int, hi: int) -> np.ndarray:
         c = self.case
         lengths = np.arange(max(lo, c.min_len, 1 if self.is_language else 0), hi + 1)
-        lengths = lengths[lengths % max(1, c.length_multiple) == 0]
+        multiple = c.length_multiple
+        if self.next_symbol and c.members is not None:
+            multiple = c.members.length_multiple
+        lengths = lengths[lengths % max(1, multiple) == 0]
         if lengths.size == 0:
             raise UserError(f"case {c.name!r} has no valid input length in [{lo}, {hi}]")
         return lengths

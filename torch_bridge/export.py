@@ -7,16 +7,16 @@ positional products as a band buffer, the same numbers as the dense query/key bl
 sublayer on (x, −x) pairs and ReLU MLPs without LayerNorm — none of which GPT-2's fused c_attn,
 pre-LayerNorm and GELU can hold exactly. So `CompiledTransformer` is its own module that runs the
 same computation as verify.limit.forward (BOS prepended at position 0, causal softmax over j ≤ i,
-residual updates attention → SignNorm → MLP, scores = unembedding · y).
+residual updates attention → SignNorm → MLP, scores = unembedding · y); the arithmetic is
+torch_bridge.compiled_forward's, shared with the Hugging Face folder of `verify compile --out DIR`.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
 from torch import nn
 
+from torch_bridge import compiled_forward
 from verify.limit.model import LimitTransformer
 
 
@@ -49,77 +49,20 @@ class CompiledTransformer(nn.Module):
                       for l in model.layers]
         self.mlps = [None if l.mlp is None else tuple(_t(x) for x in (l.mlp.w_in, l.mlp.b_in, l.mlp.w_out, l.mlp.b_out))
                      for l in model.layers]
-        self.log_base = math.log(model.softmax_base)
 
-    def row_positions(self, n: int, offset: int) -> torch.Tensor:
-        tokens = torch.arange(1, n + 1) + offset
-        return torch.cat([torch.zeros(1, dtype=torch.long), tokens]) if self.model.bos else tokens
-
-    def embed(self, ids: torch.Tensor, offset: int) -> torch.Tensor:
-        m = self.model
-        batch, n = ids.shape
-        if m.bos:
-            ids = torch.cat([torch.full((batch, 1), m.bos_id, dtype=torch.long), ids], dim=1)
-        y = self.embedding[ids]
-        pos = self.row_positions(n, offset)
-        if m.context is not None:
-            if n and int(pos[-1]) > m.context:
-                raise ValueError(f"input of length {n} (offset {offset}) exceeds the context N = {m.context}")
-            return y + self.positions[pos][None]
-        table = self.positions[pos % self.positions.shape[0]].clone()
-        if m.bos:
-            table[0] = 0.0
-        return y + table[None]
-
-    def _scale(self, rows: int, dh: int):
-        s = self.model.logit_scale
-        if s == "none":
-            return None
-        if s == "inv_sqrt_dhead":
-            return torch.full((rows,), 1.0 / math.sqrt(dh), dtype=torch.float64)
-        return torch.log(torch.arange(rows, dtype=torch.float64) + 1.0)
+    def layer_tensors(self):
+        """The layers as torch_bridge.compiled_forward takes them."""
+        return [{"heads": [{"query": h.query, "key": h.key, "value": h.value, "output": h.output, "phi": h.phi,
+                            "phi_beyond": h.phi_beyond, "band": h.band} for h in heads],
+                 "norm": norm, "mlp": mlp} for heads, norm, mlp in zip(self.heads, self.norms, self.mlps)]
 
     def forward(self, ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """scores (batch, n, outputs), BOS row dropped — as verify.limit.forward(...).scores."""
-        y = self.embed(ids, offset)
-        pos = self.row_positions(ids.shape[1], offset)
-        rows = y.shape[1]
-        causal = torch.tril(torch.ones(rows, rows, dtype=torch.bool))
-        rel = pos[:, None] - pos[None, :]
-        for li, heads in enumerate(self.heads):
-            if len(heads):
-                delta = 0
-                for h in heads:
-                    q, k, v = y @ h.query.T, y @ h.key.T, y @ h.value.T
-                    a = q @ k.transpose(1, 2)
-                    if h.phi.numel():
-                        tau = h.phi.numel() - 1
-                        inside = (rel >= 0) & (rel <= tau)
-                        a = a + torch.where(inside, h.phi[rel.clamp(0, tau)],
-                                            torch.tensor(h.phi_beyond, dtype=torch.float64))[None]
-                    elif h.band.numel():
-                        tau = h.band.shape[1] - 1
-                        inside = (rel >= 0) & (rel <= tau)
-                        qpos = pos[:, None].expand_as(rel).clamp(0, h.band.shape[0] - 1)
-                        a = a + torch.where(inside, h.band[qpos, rel.clamp(0, tau)],
-                                            torch.zeros((), dtype=torch.float64))[None]
-                    scale = self._scale(rows, h.query.shape[0])
-                    if scale is not None:
-                        a = a * scale[None, :, None]
-                    a = a.masked_fill(~causal[None], float("-inf"))
-                    w = torch.softmax(a * self.log_base, dim=-1)
-                    delta = delta + (w @ v) @ h.output.T
-                y = y + delta
-            if self.norms[li] is not None:
-                read, write, bias = self.norms[li]
-                x = y @ read.T
-                sign = torch.where(x == 0, torch.zeros_like(x), x / torch.sqrt(x * x))
-                y = y + sign @ write.T + bias
-            if self.mlps[li] is not None:
-                w_in, b_in, w_out, b_out = self.mlps[li]
-                y = y + torch.relu(y @ w_in.T + b_in) @ w_out.T + b_out
-        scores = y @ self.unembedding.T
-        return scores[:, 1:] if self.model.bos else scores
+        m = self.model
+        return compiled_forward.forward(ids, offset, embedding=self.embedding, positions=self.positions,
+                                        unembedding=self.unembedding, layers=self.layer_tensors(),
+                                        bos_id=m.bos_id if m.bos else None, context=m.context,
+                                        logit_scale=m.logit_scale, softmax_base=m.softmax_base)
 
     @torch.no_grad()
     def outputs(self, ids, offset: int = 0):

@@ -7,7 +7,10 @@ token i has id i, so ids equal torch_bridge.data's encoding), a WhitespaceSplit 
 separated by spaces; `<bos>` stays one token), no post-processor (a task's string already holds its
 `<bos>`/`<sep>`/`<eos>`), wrapped in transformers.PreTrainedTokenizerFast with bos/eos/sep/pad set and
 saved with its save_pretrained (tokenizer.json + tokenizer_config.json). So
-`AutoTokenizer.from_pretrained(folder)("<bos> 0 1 1 <sep>").input_ids` is the toolkit's encoding.
+`AutoTokenizer.from_pretrained(folder)("<bos> 0 1 1 <sep>").input_ids` is the toolkit's encoding. No unknown
+token (the model has no row for one): a symbol outside the vocabulary is refused — by name with
+`trust_remote_code=True` (tokenizer_config.json's `auto_map` names torch_bridge/hf_tokenizer.py, copied into
+the folder as tokenization_lengthgen.py), else with tokenizers' "Missing [UNK] token" message.
 
 Hub cache: a model id cannot be downloaded here. A folder in the hub cache layout
 (`models--ORG--NAME/` with `refs/main` and `snapshots/<hash>/`), one of its snapshot folders, or a bare
@@ -15,6 +18,7 @@ Hub cache: a model id cannot be downloaded here. A folder in the hub cache layou
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Dict, Optional
@@ -22,6 +26,7 @@ from typing import Dict, Optional
 from verify.problems import UserError
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+TOKENIZER_CODE = "tokenization_lengthgen.py"   # torch_bridge/hf_tokenizer.py, copied
 GENERATION_CONFIG = "generation_config.json"
 
 
@@ -56,6 +61,13 @@ def write_tokenizer(cfg, folder) -> Optional[str]:
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=cfg.n_positions,
                                    padding_side="right", **special)
     fast.save_pretrained(str(folder))
+    # the class that names an unknown symbol (torch_bridge.hf_tokenizer), for trust_remote_code=True
+    config_path = Path(folder) / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["auto_map"] = {"AutoTokenizer": [None, f"{TOKENIZER_CODE[:-3]}.TaskTokenizer"]}
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (Path(folder) / TOKENIZER_CODE).write_text((Path(__file__).parent / "hf_tokenizer.py").read_text(encoding="utf-8"),
+                                               encoding="utf-8")
     return None
 
 

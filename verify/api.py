@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from verify.case import SEQUENCE, Case
 from verify.crasp import ast as A
 from verify.problems import UserError
-from verify.verdict import Verdict
+from verify.verdict import JsonFields, Verdict
 
 __all__ = ["parse", "load", "case", "cases", "add_cases", "run", "check", "refute", "prove", "equiv",
            "compile", "comm_complexity", "classify", "audit", "RunResult", "CompileResult"]
@@ -304,7 +304,7 @@ def equiv(first: ProgramLike, second: Optional[ProgramLike] = None, empty: bool 
 
 # ----------------------------------------------------------------- compile
 @dataclass(frozen=True)
-class CompileResult:
+class CompileResult(JsonFields):
     """A program compiled to a Limit Transformer (Theorem 9), certified, realized at context N."""
     target: str
     model: Any                      # verify.limit's LimitTransformer
@@ -316,9 +316,11 @@ class CompileResult:
     comparison: str
     out: Optional[str] = None
     asked_out: bool = False         # an output file was asked for (out stays None when refuted: not written)
+    task: Any = None                # verify.task.TaskVerdict: the program against its case's task (with a case)
 
     @property
     def status(self) -> str:
+        """The Theorem 9 claim's status (about the program; `task` says whether the program is right)."""
         return self.certificate.status
 
     def as_dict(self) -> Dict[str, Any]:
@@ -338,27 +340,33 @@ class CompileResult:
                                  "theoretical_name": DEFAULT_THEORETICAL.name}}
         if self.out is not None or self.asked_out:
             data["out"] = self.out
+        if self.task is not None:
+            data["task"] = self.task.as_dict()
         return data
 
 
 def compile(target: ProgramLike, N: int = 512, comparison: str = "layernorm", slope: float = 1024.0,
             logit_scale: str = "log_i", hardness: Optional[int] = None, check_length: int = 8,
             out: Optional[Union[str, "os.PathLike[str]"]] = None, dense: bool = False,
-            check_memory: Optional[int] = None, long_seconds: float = 2.0) -> CompileResult:
+            check_memory: Optional[int] = None, long_seconds: float = 2.0, case: Optional[TaskLike] = None,
+            prove: bool = False) -> CompileResult:
     """Compile a C-RASP[periodic,local] program to a Limit Transformer (Theorem 9), certify (a) it at every
     length, (b) its float64 forward pass up to a horizon, (c) its finite realization T_N up to N; with
-    `out`, write T_N's weights (.npz or .safetensors) when not refuted (`verify compile`). `check_memory`:
+    `out`, write T_N's weights (.npz, .safetensors, or a Hugging Face folder: a path without a suffix) when not
+    refuted (`verify compile`). `check_memory`:
     bytes the float64 check at long lengths may use (it runs the longest power of two that fits; default, as
     the command: a quarter of the memory budget, at most 1 GiB); `long_seconds`: the time budget of the
-    streamed runs near the float64 horizon (`--long-seconds`).
+    streamed runs near the float64 horizon (`--long-seconds`). With a case (the target's own, or `case`), `task`
+    says whether the program computes the case's task (verify.task: proved, checked or refuted; `prove` runs
+    the Z3 proof now, otherwise a cached one is used).
 
     >>> r = compile("tomita1", N=16, check_length=3, check_memory=1 << 24)
-    >>> r.status, r.certificate.limit.status, r.as_dict()["finite"]["N"]
-    ('holds', 'holds', 16)
+    >>> r.status, r.certificate.limit.status, r.as_dict()["finite"]["N"], r.task.status in ("proved", "checked")
+    ('holds', 'holds', 16, True)
     """
     return compile_pipeline(target, N=N, comparison=comparison, slope=slope, logit_scale=logit_scale,
                             hardness=hardness, check_length=check_length, out=out, dense=dense,
-                            check_memory=check_memory, long_seconds=long_seconds)
+                            check_memory=check_memory, long_seconds=long_seconds, case=case, prove=prove)
 
 
 MAX_CHECK_LENGTH = 16   # compile's exhaustive check runs every word of each length
@@ -367,14 +375,16 @@ MAX_CHECK_LENGTH = 16   # compile's exhaustive check runs every word of each len
 def compile_pipeline(target: ProgramLike, *, N: int, comparison: str, slope: float, logit_scale: str,
                      hardness: Optional[int], check_length: int, out, dense: bool, check_memory: Optional[int],
                      long_seconds: float, flag: Callable[[str], str] = lambda name: name,
-                     name: Optional[str] = None, on_stage: Optional[Callable[[str], None]] = None) -> CompileResult:
+                     name: Optional[str] = None, on_stage: Optional[Callable[[str], None]] = None,
+                     case: Optional[TaskLike] = None, prove: bool = False) -> CompileResult:
     """The one compile pipeline, for `compile` and `verify compile`: every option checked (errors name
     `flag(parameter)`: the API's names, or the command's flags) and sizes estimated before anything is
-    allocated; then realize, certify, write. `on_stage(description)` is called as each stage starts."""
+    allocated; then realize, certify, write, and — with a case (the target's, or `case`) — the program against
+    the case's task (verify.task). `on_stage(description)` is called as each stage starts."""
     from verify.limit.agreement import forward_bytes
     from verify.limit.certify import certify
     from verify.limit.compiler import compile_program
-    from verify.limit.io import FORMATS, save_finite
+    from verify.limit.io import check_out_target, save_finite
     from verify.limit.realize import realize, realize_bytes
     from verify.limit.regularizers import DEFAULT_THEORETICAL, practical
     from verify.limits import memory_budget, refuse_if_too_big, require_finite, require_range
@@ -394,10 +404,15 @@ def compile_pipeline(target: ProgramLike, *, N: int, comparison: str, slope: flo
     if dense and out is None:
         raise UserError(f"{flag('dense')} only changes what {flag('out')} writes; give {flag('out')} too")
     if out is not None:
-        from verify.outputs import check_file_target
-        check_file_target(out, flag("out"), FORMATS)
+        check_out_target(out, flag("out"))
     c, program = _target(target)
     name = name or _name(c, program)
+    if case is not None:
+        c = _as_case(case)
+    if c is not None:
+        _check_alphabet(c, program, flag("case"))
+    elif prove:
+        raise UserError(f"{flag('prove')} proves the program against a task: compile a case, or give {flag('case')}")
     options: Dict[str, Any] = dict(comparison=comparison, slope=slope, logit_scale=logit_scale)
     if hardness is not None:
         options.update(hardness=hardness, bos_bias=1 if logit_scale == "log_i" else hardness // 2)
@@ -418,18 +433,32 @@ def compile_pipeline(target: ProgramLike, *, N: int, comparison: str, slope: flo
     if out is not None and cert.status != "refuted":
         stage("writing T_N")
         written = save_finite(finite, str(out), dense=dense)
+    task = None
+    if c is not None:
+        from verify.task import task_verdict
+        stage(f"the program against the task {c.name}")
+        task = task_verdict(c, program, prove=prove)
     return CompileResult(name, model, finite, cert, theoretical, prac, N, comparison, written,
-                         asked_out=out is not None)
+                         asked_out=out is not None, task=task)
+
+
+def _check_alphabet(c: Case, program: A.Program, flag: str) -> None:
+    """The program must read every symbol of the task's inputs (as `check` requires)."""
+    if not set(program.alphabet) >= set(c.alphabet):
+        raise UserError(f"{program.source}: the program's alphabet {list(program.alphabet)} does not cover the "
+                        f"alphabet of {flag} {c.name} {list(c.alphabet)}")
 
 
 # ----------------------------------------------------------------- comm-complexity, classify, audit
 def comm_complexity(task: TaskLike, N: int = 64, method: str = "auto", K: Optional[int] = None,
                     tau: Optional[int] = None, layers: int = 2, heads: int = 2, width: int = 16,
                     precision: int = 16, types: Optional[int] = None, samples: int = 32, seed: int = 0,
-                    timeout: float = 20.0, alphabet: Sequence[str] = ("0", "1"),
+                    timeout: float = 20.0, alphabet: Optional[Sequence[str]] = None,
                     format: Optional[str] = None):
     """Certified communication lower bounds against the C·log N upper bounds of Theorem 12
-    (`verify comm-complexity`): a case name, a Case, an alias (copy) or a user's `module:function`.
+    (`verify comm-complexity`): a case name, a Case, an alias (copy) or a user's `module:function` (imported
+    and called: it runs your code). A reference function needs `alphabet`, the symbols of its input (never
+    guessed), and is refused when it answers the same on every input it is given.
     Returns verify.comm.analysis.CommReport (`.verdict`, `.conclusion`, `as_dict()`).
 
     >>> comm_complexity("parity", N=4, method="rows").rows[-1].bits
@@ -442,7 +471,8 @@ def comm_complexity(task: TaskLike, N: int = 64, method: str = "auto", K: Option
     require_range("N", N, 1)
     require_seed("seed", seed)
     require_finite_timeout("timeout", timeout)
-    comm_task = from_case(task) if isinstance(task, Case) else resolve(task, tuple(alphabet), format)
+    comm_task = (from_case(task) if isinstance(task, Case) else
+                 resolve(task, tuple(alphabet) if alphabet is not None else None, format))
     psize = ProgramSize(K if K is not None else 8, tau if tau is not None else 2) \
         if K is not None or tau is not None else None
     tsize = TransformerSize(layers=layers, heads=heads, width=width, precision=precision,
@@ -489,16 +519,21 @@ def classify(target: Any, alphabet: Optional[Sequence[str]] = None, acceptance: 
 
 def audit(checkpoint: Union[str, "os.PathLike[str]"], heads: Optional[int] = None, residual: float = 0.05,
           window: int = 256, max_positions: Optional[int] = None, share_threshold: float = 0.1,
-          exact: bool = False):
+          exact: bool = False, task: Optional[str] = None, vocab: Optional[str] = None, measure: bool = False,
+          bins: Optional[Sequence[Tuple[int, int]]] = None, samples: int = 2000, train_max: int = 50, seed: int = 0):
     """PERIODIC / LOCAL scores of a checkpoint's positional parts (`verify audit`, needs the torch extra): a
     Hugging Face folder, a weights file, or `verify compile --out`'s T_N. Returns
-    torch_bridge.audit.AuditReport (`.kind`, `.summary`, `.heads`, `as_dict()`: the command's JSON without
-    its "plots" list)."""
+    torch_bridge.audit.AuditReport (`.verdict`, `.summary`, `.heads`, `.exit_code`, `as_dict()`: the command's JSON
+    without its "plots" list). With `task` (a catalogue case), also `.task`, `.prediction` (from the weights and
+    inputs of length ≤ train_max), `.measured` (with `measure`: accuracy per bin), `.theory` and `.side_by_side`
+    — the JSON's keys."""
     from torch_bridge.checkpoint import needs_torch
     from verify.commands.train import need_torch
-    if needs_torch(checkpoint):   # pickles only: safetensors and compile --out files are read with numpy
+    if needs_torch(checkpoint) or task is not None:   # pickles, or running the model; else numpy alone
         need_torch()              # UserError with the install hint when torch is missing
     from torch_bridge.audit import audit_checkpoint
     report = audit_checkpoint(Path(checkpoint), heads=heads, residual=residual, window=window,
-                              max_positions=max_positions, share_threshold=share_threshold, exact=exact)[0]
+                              max_positions=max_positions, share_threshold=share_threshold, exact=exact,
+                              task=task, vocab=vocab, measure=measure, bins=None if bins is None else tuple(bins),
+                              samples=samples, train_max=train_max, seed=seed)[0]
     return report

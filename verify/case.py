@@ -34,6 +34,16 @@ class NextSymbols:
 
 
 @dataclass(frozen=True)
+class Members:
+    """The inputs of the paper's formal-language protocol where they are not the automaton's live walks:
+    `draw(rng, m, n)` gives (m, n) symbol ids, members of the language, at lengths that are multiples of
+    `length_multiple` (Tomita 5: even strings with an even number of 0s; (aa)*: its one member per even
+    length). torch_bridge.data draws next-symbol inputs from it (training and `verify audit --measure`)."""
+    draw: Callable[[np.random.Generator, int, int], np.ndarray]
+    length_multiple: int = 1
+
+
+@dataclass(frozen=True)
 class Case:
     name: str                      # the key in paper_results.csv where the paper has one
     family: str                    # algorithmic / formal / counter / user
@@ -77,6 +87,7 @@ class Case:
     # A draw may return fewer rows than asked (e.g. none at a length where the family has no member).
     families: Tuple[Tuple[str, Callable[[np.random.Generator, int, int], object]], ...] = ()
     next_symbols: Optional[NextSymbols] = None     # LANGUAGE cases without a DFA reference (see NextSymbols)
+    members: Optional[Members] = None              # LANGUAGE: the paper's next-symbol inputs (see Members)
 
     @property
     def paper_key(self) -> str:

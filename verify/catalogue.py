@@ -148,11 +148,13 @@ def _exec_user_file(path: Path) -> ModuleType:
         sys.modules.pop(name, None)
         raise UserError(f"{path}: while loading the case file: {err.message}", err.problems, err.source_text) \
             from None
-    except Exception as err:
+    except (Exception, SystemExit) as err:   # sys.exit() in a case file is a mistake in it, never a verdict
         sys.modules.pop(name, None)
         line = _line_in(err, path)
-        raise UserError(f"{path}{f':{line}' if line else ''}: the case file raised {type(err).__name__}: {err}") \
-            from None
+        what = (f"called sys.exit({err.code!r}) while it was loaded (a case file is executed to define CASES, "
+                "like a conftest.py; it must not exit)" if isinstance(err, SystemExit)
+                else f"raised {type(err).__name__}: {err}")
+        raise UserError(f"{path}{f':{line}' if line else ''}: the case file {what}") from None
     finally:
         try:
             sys.path.remove(str(path.parent))

@@ -8,6 +8,7 @@ A crash must never read as "refuted" to a script, hence its own code (sysexits' 
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import pkgutil
@@ -19,6 +20,7 @@ from typing import Optional
 import typer
 
 EXIT_OK, EXIT_REFUTED, EXIT_USER_ERROR, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 70
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143   # 128 + SIGINT, 128 + SIGTERM, as a shell reports them
 DEBUG_ENV = "LENGTHGEN_VERIFY_DEBUG"
 
 EXIT_CODES_HELP = ("Exit codes (every command): 0 holds / success, 1 refuted, 2 user error, 3 unknown, "
@@ -27,6 +29,7 @@ EXIT_CODES_HELP = ("Exit codes (every command): 0 holds / success, 1 refuted, 2 
 app = typer.Typer(
     add_completion=True,     # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},   # every command's too (click inherits it)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="Executable checks of the length-generalization theory of Huang et al. (ICLR 2025).\n\n" + EXIT_CODES_HELP,
@@ -54,7 +57,9 @@ def _global_options(
     cases: Optional[str] = typer.Option(None, "--cases", metavar="PATH",
                                         help="add your own cases: a Python file defining CASES, or a folder of "
                                              f"such files (several separated by {os.pathsep!r}; "
-                                             "LENGTHGEN_VERIFY_CASES does the same); give it before the command"),
+                                             "LENGTHGEN_VERIFY_CASES does the same); give it before the command. "
+                                             "The file is EXECUTED as Python code, like a conftest.py: use only "
+                                             "files you trust"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="print the version and exit"),
 ) -> None:
@@ -141,10 +146,49 @@ def _register_commands(argv=None) -> None:
         _register(name)
 
 
+# The command list of `verify --help`: one style, an imperative phrase without a final period, short enough
+# to fit one line of an 80-column terminal beside the command's name (tests/test_cli_surface.py checks it).
+SUMMARIES = {
+    "audit": "Audit a checkpoint's positions against PERIODIC and LOCAL",
+    "cases": "List the task catalogue",
+    "check": "Check a program against its task's reference",
+    "classify": "Decide NoPE and APE for a regular language",
+    "comm-complexity": "Bound a task's one-way communication (Theorem 12)",
+    "compile": "Compile a program to a Limit Transformer (Theorem 9)",
+    "conditions": "Decide PERIODIC and LOCAL for a positional encoding",
+    "equiv": "Prove two programs equivalent, or refute it",
+    "mutate": "Refute or prove equivalent every mutant of a program",
+    "prove": "Prove a program right for every length, or refute it",
+    "refute": "Search for the shortest counterexample with Z3",
+    "report": "Set the theory's predictions beside the paper's results",
+    "run": "Run a program on one input",
+    "sweep": "Train a grid of models, on this machine or on Ray",
+    "theorems": "Run the theorem checks",
+    "train": "Train the paper's GPT-2 on a task",
+}
+# Every command's --json option says the same, naming its command's schema.
+JSON_HELP = ("print one JSON document instead of the text: an object with schema_version and command first, "
+             "described by docs/schemas/{name}.schema.json")
+
+
 def _register(module: str) -> None:
     if module not in _registered:
         _registered.add(module)
+        known = len(app.registered_commands)
         importlib.import_module(f"verify.commands.{module}").register(app)
+        for info in app.registered_commands[known:]:
+            _uniform_help(info)
+
+
+def _uniform_help(info) -> None:
+    """The command's summary (SUMMARIES) and its --json help (JSON_HELP), the same style for every command."""
+    import inspect
+    name = (info.name or info.callback.__name__).replace("_", "-")
+    info.short_help = SUMMARIES.get(name, info.short_help)
+    for parameter in inspect.signature(info.callback).parameters.values():
+        option = parameter.default
+        if "--json" in (getattr(option, "param_decls", None) or ()):
+            option.help = JSON_HELP.format(name=name)
 
 
 _GLOBAL_WITH_VALUE = ("--cases",)
@@ -154,7 +198,7 @@ def _command_word(argv) -> "str | None":
     """The command in argv (the first word after the global options and their values), or None."""
     args = iter(argv)
     for a in args:
-        if a == "--help":
+        if a in ("--help", "-h"):
             return None
         if a in _GLOBAL_WITH_VALUE:
             next(args, None)
@@ -191,7 +235,54 @@ def internal_error(ex: BaseException, argv=None) -> int:
     return EXIT_INTERNAL
 
 
+def _exit_in_user_code(ex: SystemExit) -> "str | None":
+    """FILE:LINE of the sys.exit() when it was called outside the toolkit and its command-line libraries
+    (in a user's case file or reference function), else None (a command's own exit status)."""
+    tb = ex.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = os.path.realpath(tb.tb_frame.f_code.co_filename)
+    import click
+    ours = [os.path.dirname(os.path.realpath(m.__file__)) for m in (sys.modules[__package__ or "verify"], typer, click)]
+    ours.append(os.path.join(os.path.dirname(ours[0]), "torch_bridge"))
+    if any(filename.startswith(root + os.sep) for root in ours):
+        return None
+    return f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+
+
+EXIT_STDOUT_CLOSED = 141   # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+
+
+def _stdout_closed() -> int:
+    """Standard output was closed early (`verify prove dyck1 | head -c1`): not a verdict and not a bug. Point
+    stdout at /dev/null (so Python's own flush at exit stays quiet) and exit as a process killed by SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):   # no real stdout (a test's capture): nothing to redirect
+        pass
+    return EXIT_STDOUT_CLOSED
+
+
 def main(argv=None) -> int:
+    from verify.processes import SIGTERM, signals_raise
+    try:
+        with signals_raise() as received:   # Ctrl-C and SIGTERM: worker processes stopped, then one line
+            code = _main(argv)
+        if received or code == EXIT_INTERRUPTED:   # typer turns KeyboardInterrupt into a silent exit 130
+            terminated = SIGTERM in received
+            print("terminated (SIGTERM)" if terminated else "interrupted", file=sys.stderr)
+            code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        sys.stdout.flush()   # a closed pipe shows here at the latest, never in Python's exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _main(argv=None) -> int:
     global _debug
     _debug = False
     if hasattr(sys, "set_int_max_str_digits"):
@@ -208,16 +299,24 @@ def main(argv=None) -> int:
         return err.exit_code
     except typer.Exit as ex:  # raised by commands for their exit status
         return ex.exit_code
+    except BrokenPipeError:
+        return _stdout_closed()
     except SystemExit as ex:
+        if isinstance(ex.__context__, OSError) and ex.__context__.errno == errno.EPIPE:
+            return _stdout_closed()   # rich's and typer's answer to a closed stdout is sys.exit(1): not "refuted"
+        culprit = _exit_in_user_code(ex)
+        if culprit is not None:   # a case file's or a module:function's sys.exit(): never a verdict
+            print(f"{culprit}: sys.exit({ex.code!r}) was called outside the toolkit (a case file or a "
+                  "module:function reference is executed as Python code); an exit there is not a verdict",
+                  file=sys.stderr)
+            return EXIT_USER_ERROR
         if ex.code is None or isinstance(ex.code, int):
             return int(ex.code or 0)
         return internal_error(RuntimeError(f"exited with the message {ex.code!r}"), argv)  # no code: not a verdict
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:   # main() says so, in one line
+        return EXIT_INTERRUPTED
     except typer.Abort:  # an interrupted prompt: not a verdict
-        print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as ex:
         # usage errors (unknown option, missing argument, a bad integer) arrive here in non-standalone
         # mode; they know how to show themselves and carry click's exit code 2

@@ -10,7 +10,9 @@ The rules, the same for every command:
 4. on any failure (a user error, disk full, a read-only disk, an interrupt) nothing is left:
    the temporary file or folder and any parent folder created for it are removed;
 5. normal permissions: files 0666 and folders 0777 less the umask (tempfile's 0600/0700 are not
-   kept).
+   kept);
+6. a file target that exists and is not a regular file (a device such as /dev/null, a FIFO, a socket) is
+   refused before the work and again before the rename: it is never replaced.
 A write that fails because of the disk or the permissions is a UserError naming the flag.
 """
 from __future__ import annotations
@@ -103,8 +105,17 @@ def check_file_target(target: PathLike, flag: str, suffixes=None) -> Path:
         raise UserError(f"{flag} {str(target)!r}: is a folder; give a file name")
     if str(target).endswith(("/", os.sep)):
         raise UserError(f"{flag} {str(target)!r}: ends in a slash; give a file name")
+    _refuse_special(t, flag)
     _check_parent(t, flag)
     return t
+
+
+def _refuse_special(target: Path, flag: str) -> None:
+    """Rule 6: what exists at target and is neither a regular file nor a folder (a device such as /dev/null,
+    a FIFO, a socket, a dangling link) is never replaced."""
+    if os.path.lexists(target) and not target.is_file() and not target.is_dir():
+        raise UserError(f"{flag} {str(target)!r}: exists and is not a regular file (a device, a FIFO, a socket or "
+                        f"a broken link); it is never replaced: choose another {flag}")
 
 
 def check_folder_target(target: PathLike, flag: str, nonempty_ok: bool = False) -> Path:
@@ -115,7 +126,8 @@ def check_folder_target(target: PathLike, flag: str, nonempty_ok: bool = False) 
         raise UserError(f"{flag}: give a folder name (got an empty one)")
     _check_names(t, flag)
     if os.path.lexists(t) and not t.is_dir():
-        raise UserError(f"{flag} {str(target)!r}: is a file, not a folder; choose another {flag}")
+        what = "a file" if t.is_file() else "a device, a FIFO, a socket or a broken link"
+        raise UserError(f"{flag} {str(target)!r}: is {what}, not a folder; choose another {flag}")
     if t.is_dir():
         if not nonempty_ok and any(t.iterdir()):
             raise UserError(f"{flag} {str(target)!r}: exists and is not empty; choose another {flag}")
@@ -181,6 +193,7 @@ def staged_file(target: PathLike, flag: str) -> Iterator[Path]:
             normal_permissions(Path(tmp))
             if t.is_dir():
                 raise UserError(f"{flag} {str(target)!r}: became a folder while the command ran; nothing was written")
+            _refuse_special(t, flag)   # checked again: it may have appeared while the command ran
             os.replace(tmp, t)
             tmp = None
         except OSError as err:

@@ -10,13 +10,13 @@ import importlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from verify.case import Case
 from verify.catalogue import all_cases, paper_results
 from verify.checking import check_case, sample_len_for
 from verify.crasp.fragment import PLAIN, fragment
-from verify.verdict import Verdict
+from verify.verdict import SCHEMA_VERSION, Verdict
 
 COLUMN_MODULES = ("verify.limit.report_columns", "verify.comm.report_columns", "verify.smt.report_columns")
 
@@ -116,12 +116,37 @@ def build_rows(settings: ReportSettings = ReportSettings(), progress: Optional[C
             except Exception as err:  # a broken column must not sink the report; say so in the row
                 extra[f"{provider.__module__}.error"] = f"{type(err).__name__}: {err}"
         row["extra"] = extra
+        _withdraw_refuted(row)
         _upgrade_with_certificate(row)
         _upgrade_with_classify(row, case)
         rows.append(row)
         if progress:
             progress()
     return rows
+
+
+WITHDRAWN = "withdrawn: program refuted"
+LT_COLUMNS = ("LT compiled", "LT agreed ≤", "Δ", "τ", "float64 ≤")
+
+
+def _withdraw_refuted(row: Dict[str, Any]) -> None:
+    """A task whose program was refuted (by the check, or by Z3's column) gets no later-stage cells built
+    from that program: its compiled Limit Transformer and its protocol's bits would certify the wrong
+    program. "LT compiled" (and "comm growth" when it came from the program) say WITHDRAWN; the numbers are
+    blank (None). A certified lower bound does not rest on the program and stays."""
+    extra = row["extra"]
+    refuted = (row["check"] or {}).get("status") == "refuted" or str(extra.get("z3", "")).startswith("refuted")
+    if not refuted:
+        return
+    for key in LT_COLUMNS:
+        if key in extra:
+            extra[key] = WITHDRAWN if key == "LT compiled" else None
+    try:
+        from verify.comm.report_columns import PROGRAM_PROTOCOL
+    except ImportError:
+        return
+    if PROGRAM_PROTOCOL in str(extra.get("comm growth", "")):
+        extra["comm growth"], extra["comm bits@64"] = WITHDRAWN, None
 
 
 def _upgrade_with_certificate(row: Dict[str, Any]) -> None:
@@ -313,10 +338,10 @@ def render(rows: List[Dict[str, Any]], console, wide: bool = False) -> None:
                              ["task", *headers], cells, {"LT compiled", "comm growth", "z3"}))
     console.print(summary(rows))
     if any(r.get("trained") for r in rows):
-        from verify.trained import TRAINED_HEADERS, trained_cells, trained_summary
-        console.print(_table("Our trained runs (--trained) against the theory", TRAINED_HEADERS,
-                             [[escape(c) for c in row] for row in trained_cells(rows)], {"ours % per bin (mean ± half-range)"}))
-        console.print(trained_summary(rows))
+        from verify.trained import TRAINED_HEADERS, TRAINED_WRAP, trained_cells, trained_summary
+        console.print(_table("Our trained runs (--trained) against the theory and the paper", TRAINED_HEADERS,
+                             [[escape(c) for c in row] for row in trained_cells(rows)], TRAINED_WRAP))
+        console.print(escape(trained_summary(rows)))
 
 
 def summary(rows: List[Dict[str, Any]]) -> str:
@@ -333,8 +358,7 @@ def summary(rows: List[Dict[str, Any]]) -> str:
             f"cited = resting on the named theorem or lemma.")
 
 
-# -------------------------------------------------------------------- JSON (docs/report-schema.json)
-SCHEMA_VERSION = 1
+# -------------------------------------------------------------------- JSON (docs/schemas/report.schema.json)
 PAPER_BINS = ("0-50", "51-100", "101-150")
 # display header -> stable JSON key; a column a later stage adds without an entry here gets snake_case(header)
 COLUMN_KEYS = {"LT compiled": "lt_compiled", "LT agreed ≤": "lt_agreed_up_to", "Δ": "lt_period",
@@ -360,7 +384,7 @@ def _json_paper(paper: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 
 def report_document(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """What `verify report --json` prints: snake_case keys only, documented in docs/report-schema.json.
+    """What `verify report --json` prints: snake_case keys only, documented in docs/schemas/report.schema.json.
     The ✓/✗ marks survive only as `mark`, beside the words `verdict` uses."""
     tasks = []
     for r in rows:
@@ -378,8 +402,13 @@ def report_document(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
         if "trained" in r:
             task["trained"] = r["trained"]
         tasks.append(task)
-    return {"schema_version": SCHEMA_VERSION, "paper_bins": list(PAPER_BINS), "summary": summary(rows),
-            "tasks": tasks}
+    doc = {"schema_version": SCHEMA_VERSION, "command": "report", "paper_bins": list(PAPER_BINS),
+           "summary": summary(rows), "tasks": tasks}
+    if any(r.get("trained") for r in rows):   # --trained: its comparison, summed up, and its rows in one list
+        from verify.trained import trained_counts, trained_summary
+        doc["trained"] = {"summary": {**trained_counts(rows), "text": trained_summary(rows)},
+                          "rows": [{"task": r["task"], **hit} for r in rows for hit in r.get("trained", [])]}
+    return doc
 
 
 # -------------------------------------------------------------------- HTML (one self-contained page)
@@ -395,18 +424,33 @@ td.yes{color:#116329}td.no{color:#b42318;font-weight:bold}td.mark{text-align:cen
 .card{border:1px solid #d0d7de;border-radius:6px;padding:6px;width:330px}
 .card h3{font-size:14px;margin:2px 0 4px}.card img{width:320px;height:auto}
 .evidence{font-size:11px;color:#3d444d;margin:4px 0 0;overflow-wrap:anywhere}
+nav.toc{font-size:13px;border:1px solid #d0d7de;border-radius:6px;padding:4px 12px;max-width:1100px}
+nav.toc h2{font-size:1em;margin:6px 0}nav.toc .tasks{line-height:1.7}
+a{color:#0969da}tr:target td,.card:target{background:#fff8c5}
 """
 
 
-def _bins_label(family: str) -> List[str]:
-    return list(PAPER_BINS) if family == "algorithmic" else ["bin 1", "bin 2", "bin 3"]
+def _bins_label(row: Dict[str, Any]) -> Tuple[List[str], str]:
+    """(the x tick labels, the x axis label) of a task's figure: the input lengths of each bin. The paper's
+    algorithmic bins are 0–50 / 51–100 / 101–150; for a formal language its table gives its own bins without
+    their lengths, so they are numbered, with the lengths of our runs (--trained) where we have them."""
+    if row["family"] == "algorithmic":
+        return [b.replace("-", "–") for b in PAPER_BINS], "input length"
+    ours = next((hit.get("bins") for hit in row.get("trained", []) if len(hit.get("bins") or []) == 3), None)
+    if ours:
+        return ([f"bin {i}\n(ours {lo}–{hi})" for i, (lo, hi) in enumerate(ours, 1)],
+                "length bin (the paper's own; ours in brackets)")
+    return ["bin 1", "bin 2", "bin 3"], "length bin (the paper's own for this language)"
 
 
-def task_figure_png(row: Dict[str, Any]) -> bytes:
-    """The paper's accuracy per length bin (APE, NoPE, APE+reg) and, with --trained, ours, with the
-    theory's prediction in the title. Agg canvas only: pyplot's global state is never touched."""
-    import io
+# the theory's prediction, drawn right of the last bin: where the accuracy on long inputs should end up
+PREDICTION_MARKS = {"✓": (100, "^", "generalizes"), "✗": (0, "v", "does not generalize"), "?": (50, "D", "unknown")}
 
+
+def task_figure(row: Dict[str, Any]):
+    """The paper's accuracy per length bin (APE, NoPE, APE+reg) and, with --trained, ours; the theory's
+    prediction as a marker per encoding right of the longest bin (gid `prediction-ape` / `prediction-nope`) and
+    in the title. Agg canvas only: pyplot's global state is never touched."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=(4.0, 2.6), dpi=80)
@@ -420,36 +464,60 @@ def task_figure_png(row: Dict[str, Any]) -> bytes:
             ax.plot(xs, row[key]["acc"], ls, marker="o", color=color, label=label)
     for hit in row.get("trained", []):
         keys = [k for k in hit if k.startswith("acc_")]
+        if not keys:      # a row listed without runs (not run: needs a GPU)
+            continue
         color = "#1f77b4" if hit["encoding"] == "APE" else "#ff7f0e"
         bins = "/".join(f"{a}-{b}" for a, b in hit.get("bins", [])) or "?"
         label = f"ours {hit['encoding']}" + ("" if row["family"] == "algorithmic" else f" ({bins})")
         spread = hit.get("spread") or {}
         ax.errorbar(list(range(len(keys))), [hit[k] for k in keys], yerr=[spread.get(k, 0.0) for k in keys],
                     fmt=":s", color=color, capsize=2, label=label + ("" if hit.get("train_fit", True) else ", not fitted"))
-    ax.set_xticks(xs, _bins_label(row["family"]))
+    for key, name, color, x in (("ape", "APE", "#1f77b4", 2.3), ("nope", "NoPE", "#ff7f0e", 2.45)):
+        y, marker, said = PREDICTION_MARKS[row[key]["verdict"]]
+        ax.plot([x], [y], marker=marker, markersize=7, color=color, markeredgecolor="#1b1f24", linestyle="none",
+                label=f"theory {name}: {said}", gid=f"prediction-{key}", clip_on=False)
+    ticks, axis = _bins_label(row)
+    ax.set_xticks(xs, ticks, fontsize=7)
+    ax.set_xlim(-0.3, 2.6)
     ax.set_ylim(-5, 105)
     ax.set_ylabel("accuracy %")
-    ax.set_xlabel("test length bin")
+    ax.set_xlabel(axis, fontsize=8)
     words = {"✓": "yes", "✗": "no", "?": "?"}
     ax.set_title(f"{row['task']} — theory: APE {words[row['ape']['verdict']]}, NoPE {words[row['nope']['verdict']]}",
                  fontsize=9)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6, loc="best", framealpha=0.6)
-    fig.subplots_adjust(left=0.14, right=0.93, top=0.88, bottom=0.2)  # fixed: tight_layout costs ~0.1 s a figure
+    fig.subplots_adjust(left=0.14, right=0.93, top=0.88, bottom=0.26)  # fixed: tight_layout costs ~0.1 s a figure
+    return fig
+
+
+def task_figure_png(row: Dict[str, Any]) -> bytes:
+    import io
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    task_figure(row).savefig(buf, format="png")
     return buf.getvalue()
 
 
-def _html_table(headers: List[str], cells: List[List[Any]], classes: Optional[List[List[str]]] = None) -> str:
+def anchor(task: str, where: str = "task") -> str:
+    """The id of a task's figure card (`task-NAME`) or of its row in the verdicts table (`verdict-NAME`)."""
+    from html import escape
+    return escape(f"{where}-{task}", quote=True)
+
+
+def _html_table(headers: List[str], cells: List[List[Any]], classes: Optional[List[List[str]]] = None,
+                linked: bool = False) -> str:
+    """linked: each row is a task's verdict row (id verdict-NAME) whose first cell links to its figure."""
     from html import escape
     out = ["<table><thead><tr>", *[f"<th>{escape(h)}</th>" for h in headers], "</tr></thead><tbody>"]
     for i, row in enumerate(cells):
-        out.append("<tr>")
+        out.append(f"<tr id=\"{anchor(row[0], 'verdict')}\">" if linked else "<tr>")
         for j, c in enumerate(row):
             cls = classes[i][j] if classes else ""
-            out.append(f"<td class=\"{cls}\">{escape(str(c))}</td>" if cls else f"<td>{escape(str(c))}</td>")
+            text = escape(str(c))
+            if linked and j == 0:
+                text = f"<a href=\"#{anchor(row[0])}\" title=\"its figure\">{text}</a>"
+            out.append(f"<td class=\"{cls}\">{text}</td>" if cls else f"<td>{text}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -457,6 +525,21 @@ def _html_table(headers: List[str], cells: List[List[Any]], classes: Optional[Li
 
 def _agree_word(flag: Optional[bool], kind: str) -> str:
     return "—" if flag is None else ("NO" if not flag else ("yes" if kind in ("checked", "certified") else "yes (cited)"))
+
+
+_SECTIONS = {"verdicts": "Verdicts",
+             "certificates": "Certificates from the later stages (Limit Transformer, communication, Z3)",
+             "trained": "Our trained runs against the theory and the paper", "figures": "Accuracy by length bin against the theory"}
+
+
+def _contents(rows: List[Dict[str, Any]], certificates: bool, trained: bool) -> str:
+    """The table of contents: the sections, and every task's figure."""
+    from html import escape
+    shown = ["verdicts", *(["certificates"] if certificates else []), *(["trained"] if trained else []), "figures"]
+    items = [f"<li><a href=\"#{key}\">{escape(_SECTIONS[key])}</a></li>" for key in shown]
+    tasks = " · ".join(f"<a href=\"#{anchor(r['task'])}\">{escape(r['task'])}</a>" for r in rows)
+    return (f"<nav class=\"toc\" id=\"contents\" aria-label=\"Contents\"><h2>Contents</h2><ol>{''.join(items)}</ol>"
+            f"<p class=\"tasks\">Figures: {tasks}</p></nav>")
 
 
 def render_html(rows: List[Dict[str, Any]]) -> str:
@@ -487,33 +570,36 @@ def render_html(rows: List[Dict[str, Any]]) -> str:
         png = base64.b64encode(task_figure_png(r)).decode("ascii")
         full = escape(r["ape"]["evidence"]) if r["nope"]["evidence"] == r["ape"]["evidence"] else \
             f"APE: {escape(r['ape']['evidence'])}<br>NoPE: {escape(r['nope']['evidence'])}"
-        cards.append(f"<div class=\"card\"><h3>{escape(r['task'])}</h3><img alt=\"{escape(r['task'])}: paper "
-                     f"accuracy by length bin against the theory\" src=\"data:image/png;base64,{png}\">"
-                     f"<p class=\"evidence\">{full}</p></div>")
+        cards.append(f"<div class=\"card\" id=\"{anchor(r['task'])}\"><h3>{escape(r['task'])} "
+                     f"<a href=\"#{anchor(r['task'], 'verdict')}\" title=\"its row in the verdicts table\">↑ verdict</a>"
+                     f"</h3><img alt=\"{escape(r['task'])}: paper accuracy by length bin against the theory\" "
+                     f"src=\"data:image/png;base64,{png}\"><p class=\"evidence\">{full}</p></div>")
     parts = [
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<title>lengthgen-verify report</title>", f"<style>{_CSS}</style></head><body>",
         "<h1>Theory vs. paper: C-RASP[periodic,local] (APE) and plain C-RASP (NoPE)</h1>",
         f"<p class=\"caption\">{escape(summary(rows))}</p>",
-        "<h2>Verdicts</h2>",
+        _contents(rows, bool(extra_keys), any(r.get("trained") for r in rows)),
+        "<h2 id=\"verdicts\">Verdicts</h2>",
         "<p class=\"caption\">✓ a program exists (the task length-generalizes), ✗ none; paper columns: the authors' "
-        "label, then accuracy % on lengths 0-50/51-100/101-150 (formal languages: their own bins).</p>",
-        _html_table(headers, cells, classes),
+        "label, then accuracy % on lengths 0-50/51-100/101-150 (formal languages: their own bins). A task's name "
+        "links to its figure.</p>",
+        _html_table(headers, cells, classes, linked=True),
     ]
     if extra_keys:
-        parts += ["<h2>Certificates from the later stages (Limit Transformer, communication, Z3)</h2>",
+        parts += [f"<h2 id=\"certificates\">{_SECTIONS['certificates']}</h2>",
                   _html_table(["task", *extra_keys],
                               [[r["task"], *[_short(r["extra"].get(k)) for k in extra_keys]] for r in rows],
                               [[""] + ["num"] * len(extra_keys) for _ in rows])]
     if any(r.get("trained") for r in rows):
-        from verify.trained import TRAINED_HEADERS, trained_cells, trained_summary
+        from verify.trained import TRAINED_HEADERS, trained_cells, trained_classes, trained_summary
         tcells = trained_cells(rows)
-        parts += ["<h2>Our trained runs against the theory</h2>",
-                  f"<p class=\"caption\">{escape(trained_summary(rows))}</p>",
-                  _html_table(TRAINED_HEADERS, tcells,
-                              [["", "", "", "mark", "num", "num", "no num" if c[-1] == "NO" else "num"] for c in tcells])]
-    parts += ["<h2>Accuracy by length bin against the theory</h2>",
+        parts += [f"<h2 id=\"trained\">{_SECTIONS['trained']}</h2>",
+                  *(f"<p class=\"caption\">{escape(line)}</p>" for line in trained_summary(rows).splitlines()),
+                  _html_table(TRAINED_HEADERS, tcells, trained_classes(tcells))]
+    parts += [f"<h2 id=\"figures\">{_SECTIONS['figures']}</h2>",
               "<p class=\"caption\">Solid: the paper's accuracies (APE, NoPE; dashed: APE with its regularizer); "
-              "dotted: our own runs (--trained). The title gives the theory's prediction.</p>",
+              "dotted: our own runs (--trained). Right of the longest bin, the theory's prediction for long inputs "
+              "(▲ generalizes: near 100%, ▼ does not, ◆ unknown; blue APE, orange NoPE), also in the title.</p>",
               f"<div class=\"grid\">{''.join(cards)}</div>", "</body></html>\n"]
     return "\n".join(parts)

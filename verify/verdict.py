@@ -9,6 +9,22 @@ from typing import Any, Dict, List, Optional
 
 HOLDS, REFUTED, UNKNOWN = "holds", "refuted", "unknown"
 VERDICTS = (HOLDS, REFUTED, UNKNOWN)
+# of every `--json` document (verify/commands/_common.py json_document; docs/schemas/): it changes when a key is
+# renamed or removed
+SCHEMA_VERSION = 1
+
+
+class JsonFields:
+    """For a result with as_dict() (its command's --json): every top-level JSON key is also an attribute, so
+    the Python API's field names are the JSON's (`r.float64_limit == r.as_dict()["float64_limit"]`). A key
+    that is not a field of its own is read from as_dict() when asked for."""
+
+    def __getattr__(self, name: str):
+        if not name.startswith("_"):
+            data = type(self).as_dict(self)
+            if name in data:
+                return data[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from verify.comm.reference import CommTask
 from verify.crasp.interpreter import encode, straight_line
 from verify.problems import UserError
 from verify.spec import Automaton, CounterSpec
+from verify.verdict import JsonFields
 from verify.verdict import HOLDS, REFUTED, UNKNOWN, Counterexample, Verdict
 
 METHODS = ("auto", "protocol", "rows", "certificate", "two-way")
@@ -317,7 +318,7 @@ def _json_int(n):
 
 # ------------------------------------------------------------------ the whole analysis
 @dataclass
-class CommReport:
+class CommReport(JsonFields):   # its JSON keys are attributes too (`N`, `lower_bound`, ...)
     task: str
     note: str
     format: str
@@ -520,6 +521,7 @@ def analyze(task: CommTask, n: int, method: str = "auto",
             rep.below_lower_bound = below_certificate(task, case, program, rep.certificate, seed)
         rep.witness_proof, rep.witness_check = check_witness(case, program, witness_timeout_s, seed)
 
+    task.refuse_constant()   # a reference function constant on every input given: nothing to bound
     _conclude(rep, task, program)
     return rep
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -42,6 +42,20 @@ class CommTask:
     vectorized: bool                 # numpy over the batch (fast) or one Python call per pair
     case: Optional[Case] = None
     note: str = ""                   # e.g. how an alias resolved
+    # a user's reference function: the distinct answers it gave so far (at most two kept), so that a
+    # reference constant on every input it was given is refused (`refuse_constant`), not bounded
+    answers: Optional[Set] = None
+
+    def refuse_constant(self) -> None:
+        """A UserError when a reference function gave one and the same answer on every input it was given: a
+        constant task has nothing to bound, and usually means the wrong --alphabet (a reference over {a, b}
+        evaluated on words over {0, 1})."""
+        if self.answers is not None and len(self.answers) == 1:
+            (answer,) = self.answers
+            raise UserError(f"the reference {self.name!r} answered {answer!r} on every input it was given (words "
+                            f"over {{{', '.join(self.symbols)}}}): a constant task has no communication bound to "
+                            f"find. Check --alphabet: the reference must be evaluated on words over the symbols "
+                            f"it reads")
 
     @property
     def split_description(self) -> str:
@@ -128,6 +142,13 @@ def from_function(spec: str, fn: Callable, alphabet: Sequence[str], format: Opti
     symbols = tuple(alphabet)
     if not symbols:
         raise UserError("--alphabet must name at least one symbol")
+    answers: Set = set()
+
+    def seen(answer):
+        if len(answers) < 2:
+            answers.add(answer)
+        return answer
+
     if format is None:
         try:
             probe = fn((symbols[0],))
@@ -142,11 +163,11 @@ def from_function(spec: str, fn: Callable, alphabet: Sequence[str], format: Opti
                 word = tuple(symbols[int(k)] for k in x[b]) + tuple(symbols[int(k)] for k in y[b])
                 for j in range(m):
                     try:
-                        out[b, j] = bool(fn(word[: n + j + 1]))
+                        out[b, j] = seen(bool(fn(word[: n + j + 1])))
                     except Exception as err:
                         raise _reference_error(spec, err, word[: n + j + 1]) from err
             return out, np.ones(len(x), dtype=bool)
-        return CommTask(spec, LANGUAGE, symbols, required, vectorized=False)
+        return CommTask(spec, LANGUAGE, symbols, required, vectorized=False, answers=answers)
     vocab: dict = {}
 
     def required(x: np.ndarray, y: np.ndarray):
@@ -155,7 +176,7 @@ def from_function(spec: str, fn: Callable, alphabet: Sequence[str], format: Opti
             tokens = tuple(symbols[int(k)] for k in x[b]) + tuple(symbols[int(k)] for k in y[b])
             try:
                 ans = fn(tokens)
-                ans = (ans,) if isinstance(ans, str) else tuple(ans)
+                ans = seen((ans,) if isinstance(ans, str) else tuple(ans))
             except Exception as err:
                 raise _reference_error(spec, err, tokens) from err
             rows.append(tuple(vocab.setdefault(a, len(vocab)) for a in ans))
@@ -164,7 +185,7 @@ def from_function(spec: str, fn: Callable, alphabet: Sequence[str], format: Opti
             out[b, :len(r)] = r
             out[b, len(r)] = -2  # end of answer: distinguishes a prefix from a longer answer
         return out, np.ones(len(x), dtype=bool)
-    return CommTask(spec, SEQUENCE, symbols, required, vectorized=False)
+    return CommTask(spec, SEQUENCE, symbols, required, vectorized=False, answers=answers)
 
 
 def load_function(spec: str) -> Callable:
@@ -196,8 +217,16 @@ def _takes_no_arguments(fn) -> bool:
     return not params  # a reference takes the token tuple; a factory of a Case takes nothing
 
 
+def _no_reference_options(target: str, what: str, alphabet, format) -> None:
+    given = [flag for flag, value in (("--alphabet", alphabet), ("--format", format)) if value]
+    if given:
+        raise UserError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to a reference "
+                        f"function (module:function); {target} is {what}")
+
+
 def resolve(target: str, alphabet: Optional[Sequence[str]] = None, format: Optional[str] = None) -> CommTask:
-    """A catalogue case name (or alias such as `copy`) or `module:function`."""
+    """A catalogue case name (or alias such as `copy`) or `module:function`. A reference function needs its
+    `alphabet` (never guessed); importing the module and calling the function run the user's code."""
     from verify.catalogue import get_case
     if ":" in target:
         obj = load_function(target)
@@ -211,8 +240,14 @@ def resolve(target: str, alphabet: Optional[Sequence[str]] = None, format: Optio
                 raise UserError(f"{target} takes no arguments, so it should return a Case (see verify/case.py), "
                                 f"not {type(obj).__name__}; a reference function takes the token tuple")
         if isinstance(obj, Case):
+            _no_reference_options(target, "a Case, which has its own alphabet and format", alphabet, format)
             return from_case(obj)
-        return from_function(target, obj, alphabet or ("0", "1"), format)
+        if not alphabet:
+            raise UserError(f"{target} is a reference function: give the alphabet of its input with --alphabet "
+                            f"(e.g. --alphabet a,b; it is evaluated on words over exactly those symbols), or make "
+                            f"{target} a zero-argument function returning a Case (verify/case.py)")
+        return from_function(target, obj, alphabet, format)
+    _no_reference_options(target, "a catalogue task, which has its own alphabet and format", alphabet, format)
     note = ""
     name = target
     if target in ALIASES:

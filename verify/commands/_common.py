@@ -31,12 +31,45 @@ def load_target(arg: str) -> Tuple[Optional[Case], A.Program]:
     return case, program
 
 
-def emit_json(data: Any) -> None:
-    """Write JSON to stdout (what --json prints)."""
+def json_document(data: Any, command: str) -> dict:
+    """The --json document of `command` for its answer `data`: one JSON object whose first keys are
+    `schema_version` (verify.verdict.SCHEMA_VERSION; it changes when a key is renamed or removed) and `command`
+    (the command's name); an answer that is a list (cases, check, theorems, classify of a .txt file) goes under
+    `results`. Each command's document is described by docs/schemas/COMMAND.schema.json (JSON Schema 2020-12;
+    tests/test_json_schemas.py checks every command's output against it)."""
+    from verify.verdict import SCHEMA_VERSION
+    body = data if isinstance(data, dict) else {"results": data}
+    return {"schema_version": SCHEMA_VERSION, "command": command,
+            **{k: v for k, v in body.items() if k not in ("schema_version", "command")}}
+
+
+def _command_name() -> str:
+    """The running command's name (click's context), e.g. "comm-complexity"."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:   # a typer that uses click itself
+        from click import get_current_context
+    ctx = get_current_context(silent=True)
+    if ctx is None or not ctx.info_name:
+        raise RuntimeError("emit_json outside a command: pass command=")
+    return ctx.info_name
+
+
+def emit_json(data: Any, command: Optional[str] = None) -> None:
+    """Write the --json document of the running command (json_document) to stdout."""
     import json
     from verify.verdict import _plain
-    json.dump(_plain(data), sys.stdout, indent=2, default=str)
+    json.dump(_plain(json_document(data, command or _command_name())), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+def progress_bar(*columns, on=None, quiet: bool = False):
+    """A transient rich progress bar on the console `on` (default: stdout's), drawn only on a terminal: piped
+    or redirected output gets no bar, and so no empty line where a bar was (quiet: no bar at all)."""
+    from rich.console import Console
+    from rich.progress import Progress
+    target = on if on is not None else Console()
+    return Progress(*columns, console=target, transient=True, disable=quiet or not target.is_terminal)
 
 
 def console():

@@ -36,10 +36,26 @@ def register(app: typer.Typer) -> None:
                                                    "terms' RMS is at most this fraction of its token–token RMS"),
         exact: bool = typer.Option(False, "--exact", help="also run verify.limit.conditions' exact (tolerance) "
                                    "checks per head — for constructed weights; slower"),
-        json_out: bool = typer.Option(False, "--json"),
+        task: Optional[str] = typer.Option(None, "--task", help="a catalogue case: run the checkpoint on it and "
+                                           "predict from the training range whether it length-generalizes"),
+        vocab: Optional[str] = typer.Option(None, "--vocab", help="the checkpoint's tokens in id order "
+                                            "('0,1,<bos>,<sep>,<eos>,<pad>') or a file of them (default: tokenizer "
+                                            "file, config.json tokens, or the convention)"),
+        measure: bool = typer.Option(False, "--measure", help="with --task: also measure accuracy per length bin "
+                                     "(longer inputs; kept apart from the prediction)"),
+        bins: Optional[str] = typer.Option(None, "--bins", help="length bins for --measure and the prediction's "
+                                           "target (the longest), e.g. 0-50,51-100,101-150 (the default)"),
+        samples: int = typer.Option(2000, "--samples", help="inputs per bin for --measure"),
+        train_max: int = typer.Option(50, "--train-max", help="the training range's longest input: the prediction "
+                                      "runs no longer input"),
+        seed: int = typer.Option(0, "--seed", help="seed of the inputs drawn for the prediction and --measure"),
+        json_out: bool = typer.Option(False, "--json", help="print one JSON document (the API's field names)"),
     ):
         """Per layer and head: the position–position logits (P Wq)(P Wk)^T, PERIODIC / LOCAL scores,
-        the practical regularizer, best period, and a verdict per head and overall."""
+        the practical regularizer, best period, and a verdict per head and overall. With --task: the checkpoint
+        run on its task, a prediction of length generalization from the training range, --measure per bin,
+        and the task's theory verdict, side by side. Exit 0 predicted to generalize (without --task: the
+        conditions hold), 1 predicted not to (the conditions fail), 3 no prediction (nothing to judge)."""
         from verify.commands.train import _progress, need_torch
         from torch_bridge.audit import audit_checkpoint, check_options   # numpy only, as is the checkpoint reader
         from torch_bridge.checkpoint import needs_torch
@@ -47,12 +63,27 @@ def register(app: typer.Typer) -> None:
             from verify.outputs import check_folder_target
             check_folder_target(plot, "--plot", nonempty_ok=True)
         check_options(residual, window, max_positions, share_threshold, heads)
-        if needs_torch(checkpoint):   # a torch pickle; safetensors and .npz are read with numpy, torch never imported
+        parsed_bins = None
+        if task is None:
+            for flag, given in (("--vocab", vocab is not None), ("--measure", measure), ("--bins", bins is not None)):
+                if given:
+                    from verify.problems import UserError
+                    raise UserError(f"{flag} needs --task (the catalogue case the checkpoint was trained on)")
+        else:
+            from torch_bridge.measure import parse_bins
+            from torch_bridge.task_audit import check_task_options
+            from verify.catalogue import get_case
+            check_task_options(train_max, samples)
+            parsed_bins = parse_bins(bins) if bins is not None else None
+            get_case(task)   # an unknown case is named before the checkpoint is read
+        if needs_torch(checkpoint) or task is not None:   # a pickle, or running the model; else numpy alone
             need_torch()
         with _progress() as progress:
             report, logits, table = audit_checkpoint(checkpoint, heads=heads, residual=residual, window=window,
                                                      max_positions=max_positions, share_threshold=share_threshold,
-                                                     exact=exact, keep_logits=plot is not None, progress=progress)
+                                                     exact=exact, keep_logits=plot is not None, progress=progress,
+                                                     task=task, vocab=vocab, measure=measure, bins=parsed_bins,
+                                                     samples=samples, train_max=train_max, seed=seed)
         written = []
         if plot is not None:
             import torch_bridge.audit as audit_module   # looked up at call time (tests replace it)
@@ -62,8 +93,8 @@ def register(app: typer.Typer) -> None:
             emit_json(data)
         else:
             _render(report, written)
-        if report.kind == "unknown":
-            raise typer.Exit(3)
+        if report.exit_code:
+            raise typer.Exit(report.exit_code)
 
 
 def _write_plots(report, logits, table, folder: Path, make_plots):
@@ -135,5 +166,36 @@ def _render(report, written) -> None:
                 f"{report.reader_shares[worst]:.3g} ({worst})")
     for line in report.head_lines():
         c.print(line, soft_wrap=True)
-    c.print(f"[bold]verdict: {report.kind}[/] — {report.summary}")
+    c.print(f"[bold]verdict: {report.verdict}[/] — {report.summary}")
     c.print(f"[bold]conditions:[/] {report.conditions}")
+    if report.task_audit is not None:
+        _render_task(c, report)
+
+
+def _render_task(c, report) -> None:
+    """The task section: adapter, prediction with its evidence, measurement, theory, then the one line."""
+    from rich.markup import escape   # fragment names such as C-RASP[periodic,local] are not markup
+    t, p, m = report.task, report.prediction, report.measured
+    c.print(f"\n[bold]task {escape(t['task'])}[/]: {t['head'].replace('_', ' ')} head; vocabulary from "
+            f"{escape(t['vocabulary_source'])}" + ("; answers end without <eos>" if not t["answer_eos"] else ""))
+    for note in t["notes"]:
+        c.print(f"note: {escape(note)}")
+    said = {True: "generalizes", False: "does not generalize", None: "no prediction"}[p.generalizes]
+    score = "" if p.score is None else f" (score {p.score:.2f}: estimated accuracy on the longest bin)"
+    c.print(f"[bold]prediction[/] from the weights and inputs of length ≤ {p.train_max}: {said} on "
+            f"{p.target[0]}–{p.target[1]}{score}")
+    c.print(f"  because: {escape(p.reason)}", soft_wrap=True)
+    for e in p.evidence:
+        mark = {True: "+", False: "−", None: "·"}[e.supports]
+        c.print(f"  {mark} {e.name}: {escape(e.finding)}", soft_wrap=True)
+    for h in p.heads:
+        c.print(f"  · {escape(h.finding)}", soft_wrap=True)
+    if m is not None:
+        c.print("[bold]measured[/] (longer inputs, positions from 0; not used by the prediction):")
+        for b in m.bins:
+            c.print(f"  inputs {b.lo:>3}–{b.hi:<3}  {100 * b.accuracy:6.2f}% ± {100 * b.stderr:.2f}  "
+                    f"({b.correct}/{b.samples})")
+        for note in m.notes:
+            c.print(f"  note: {escape(note)}")
+    c.print(f"[bold]theory:[/] {escape(report.theory.line())}", soft_wrap=True)
+    c.print(f"[bold]{escape(report.side_by_side)}[/]", soft_wrap=True)

@@ -6,20 +6,20 @@ from typing import Optional
 import typer
 
 
-from verify.commands._common import console, emit_json, fail, is_program_path
+from verify.commands._common import console, emit_json, fail, is_program_path, progress_bar
 
 
 def _progress_check(case, program, out, quiet: bool, **kwargs):
     """check_case with a rich progress bar."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from verify.checking import DEFAULT_BUDGET, check_case, plan
     pl = plan(case, kwargs.get("max_len"), kwargs.get("samples"), kwargs.get("sample_max_len"),
               kwargs.get("budget") or DEFAULT_BUDGET)
     if quiet:
         return check_case(case, program, **kwargs)
-    with Progress(TextColumn(f"checking {case.name}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=out, transient=True) as bar:
+    with progress_bar(TextColumn(f"checking {case.name}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), on=out) as bar:
         task = bar.add_task("check", total=pl.exhaustive_inputs + pl.samples)
         return check_case(case, program, progress=lambda k: bar.advance(task, k), **kwargs)
 

@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
-from verify.commands._common import console, emit_json
+from verify.commands._common import console, emit_json, progress_bar
 
 HELP = (
     "Communication complexity of TASK (a catalogue case, an alias such as `copy`, or a user's reference "
-    "`module:function`) at half-length N: Alice holds the first half, Bob the second (sequence tasks: Alice "
+    "`module:function`: a function of the token tuple, which needs --alphabet, or a zero-argument function "
+    "returning a Case; the module is imported and the function called, so this RUNS your code) at half-length N: Alice holds the first half, Bob the second (sequence tasks: Alice "
     "holds <bos> and the first N input symbols, Bob the rest, <sep> and the teacher-forced answer) and Alice "
     "speaks once (SPEC §4, Theorem 12).\n\n"
     "Methods: protocol (run the task's C-RASP program as the exact protocol, and its compiled Limit "
@@ -30,9 +31,9 @@ def _progress(enabled: bool):
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), on=Console(stderr=True)) as bar:
         def factory(label: str):
             tid = bar.add_task(label, total=None)
 
@@ -60,8 +61,11 @@ def register(app: typer.Typer) -> None:
                                             "printed as an assumption)"),
         width: int = typer.Option(16, "--width", help="Limit Transformer size: width d"),
         precision: int = typer.Option(16, "--precision", help="Limit Transformer size: bits per activation p"),
-        alphabet: str = typer.Option("0,1", "--alphabet", help="module:function references: comma-separated symbols"),
-        fmt: Optional[str] = typer.Option(None, "--format", help="module:function references: language | sequence"),
+        alphabet: Optional[str] = typer.Option(None, "--alphabet", help="a reference function module:function "
+                                               "(required for it): the comma-separated symbols of its input"),
+        fmt: Optional[str] = typer.Option(None, "--format", help="a reference function module:function: language "
+                                          "(it returns membership, a bool) | sequence (it returns the answer's "
+                                          "tokens); default: from what it returns"),
         samples: int = typer.Option(32, "--samples", help="random inputs for the protocol check"),
         seed: int = typer.Option(0, "--seed"),
         timeout: float = typer.Option(20.0, "--timeout", help="seconds for the Z3 proof that the task's program "
@@ -90,7 +94,12 @@ def register(app: typer.Typer) -> None:
         if plot:  # the destination is checked before the analysis (verify.outputs)
             from verify.outputs import check_file_target
             check_file_target(plot, "--plot", suffixes=(".png",))
-        comm_task = resolve(task, tuple(a.strip() for a in alphabet.split(",") if a.strip()), fmt)
+        symbols = None
+        if alphabet is not None:
+            symbols = tuple(a.strip() for a in alphabet.split(","))
+            if not all(symbols) or len(set(symbols)) != len(symbols):
+                raise UserError(f"--alphabet {alphabet!r}: give distinct, non-empty symbols separated by commas")
+        comm_task = resolve(task, symbols, fmt)
         psize = None
         if k is not None or tau is not None:
             psize = ProgramSize(k if k is not None else 8, tau if tau is not None else 2)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import typer
 
-from verify.commands._common import console, emit_json, load_target
+from verify.commands._common import console, emit_json, load_target, progress_bar
 from verify.smt.cli_support import WORK_HELP
 
 
@@ -22,7 +22,6 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json"),
     ):
         """Exit 0: every mutant refuted or proved equivalent; 3: some undecided."""
-        from rich.progress import Progress
         from verify.smt.cli_support import EXIT_UNKNOWN, check_mode, check_options
         from verify.smt.cli_support import induction_settings
         from verify.smt.mutate import judge, mutants
@@ -32,7 +31,7 @@ def register(app: typer.Typer) -> None:
         todo = mutants(prog)
         settings = induction_settings(work, timeout_s=timeout, minimize_s=0)
         results = []
-        with Progress(disable=json_out, transient=True) as bar:
+        with progress_bar(quiet=json_out) as bar:
             task = bar.add_task("mutants", total=len(todo))
             for m in todo:
                 results.append((m, judge(prog, m, mode, settings)))

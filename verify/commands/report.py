@@ -5,14 +5,14 @@ from typing import Optional
 
 import typer
 
-from verify.commands._common import console, emit_json, fail
+from verify.commands._common import console, emit_json, fail, progress_bar
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         json: bool = typer.Option(False, "--json", help="print the report as JSON (snake_case keys; schema: "
-                                  "docs/report-schema.json)"),
+                                  "docs/schemas/report.schema.json)"),
         wide: bool = typer.Option(False, "--wide", help="every column, with the paper's accuracies (about 160 "
                                   "columns); the default fits a 100-column terminal"),
         html: Optional[str] = typer.Option(None, "--html", help="also write one self-contained HTML page (tables "
@@ -30,7 +30,6 @@ def register(app: typer.Typer) -> None:
                                       "cache (~/.cache/lengthgen-verify/smt.json)"),
     ) -> None:
         """Every task: its program, fragment, checked verdicts with APE and NoPE, the paper's labels and accuracies."""
-        from rich.progress import Progress
 
         from verify.catalogue import all_cases
         from verify.limits import (MAX_BUDGET, refuse_if_too_big, require_range, require_seed,
@@ -48,15 +47,15 @@ def register(app: typer.Typer) -> None:
             from verify.outputs import check_file_target
             check_file_target(html, "--html", suffixes=(".html", ".htm"))
         if trained:
-            from torch_bridge.results import read_trained_results
-            read_trained_results(trained)
+            from verify.trained import read_results
+            read_results(trained)   # checked before the catalogue is run
         settings = ReportSettings(budget=budget, samples=samples, sample_max_len=sample_max_len, seed=seed,
                                   extra_columns=not no_extra)
         out = console()
         if not no_extra:  # the z3 column: a function of the flags, never of an earlier run's cache
             from verify.smt.report_columns import prepare
             prepare(all_cases(), prove=prove, use_cache=not no_cache)
-        with Progress(console=out, transient=True, disable=json) as bar:
+        with progress_bar(on=out, quiet=json) as bar:
             task = bar.add_task("report", total=len(all_cases()))
             rows = build_rows(settings, progress=lambda: bar.advance(task))
         if trained:

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 
 
-from verify.commands._common import console, emit_json, fail
+from verify.commands._common import console, emit_json, fail, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +18,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the theorem checks: each answers holds / refuted (with a counterexample) / unknown (with why)."""
         from rich.markup import escape
-        from rich.progress import Progress
 
         from theorems import discover
         checks = [(m, c) for m, c in discover() if not only or only.lower() in m.lower()
@@ -29,7 +28,7 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"--only {only!r} matches no theorem check; the modules are: {', '.join(names)}")
         out = console()
         reports = []
-        with Progress(console=out, transient=True, disable=json) as bar:
+        with progress_bar(on=out, quiet=json) as bar:
             task = bar.add_task("theorem checks", total=len(checks))
             for module, check in checks:
                 reports.append((module, check()))
