@@ -122,8 +122,41 @@ def summary(rows) -> dict:
                              "max": max(r["predict_cpu_s"] for r in rows)},
            "series": [{"step": int(r["name"].rsplit("step", 1)[1]), "score": r["score"],
                        "longest_bin": r["measured"][-1]} for r in series]}
+    # per origin: the issue's bar is on our own set (ours + series); the shared ones are the paper group's
+    out["by_origin"] = {}
+    for label, keep in (("own", lambda r: r["origin"] != "shared (paper's group)"),
+                        ("shared", lambda r: r["origin"] == "shared (paper's group)")):
+        part = [r for r in decided if keep(r)]
+        right = sum(r["prediction"] == r["generalizes"] for r in part)
+        fitted_part = [r for r in rows if keep(r) and r["measured"] and r["measured"][0] >= 0.99]
+        out["by_origin"][label] = {"checkpoints": sum(map(keep, rows)), "decided": len(part), "right": right,
+                                   "agreement": right / len(part) if part else None,
+                                   "fitted_but_fail": sum(not r["generalizes"] for r in fitted_part)}
+    out["architecture_pairs"] = architecture_pairs(rows)
     if len(series) >= 3:
         out["series_spearman"] = spearman([r["score"] or 0.0 for r in series], [r["measured"][-1] for r in series])
+    return out
+
+
+def architecture_pairs(rows) -> list:
+    """Per task, two architectures (or encodings) where one generalizes and the other does not (measured):
+    whether the prediction tells them apart (right on both)."""
+    out = []
+    by_task = {}
+    for r in rows:
+        if r["origin"] != "series":
+            by_task.setdefault(r["task"], []).append(r)
+    for task, rs in sorted(by_task.items()):
+        good = [r for r in rs if r["generalizes"]]
+        bad = [r for r in rs if r["generalizes"] is False and r["measured"][0] >= 0.99]   # fitted, then failed
+        arch = lambda r: f"{r['encoding']} {r['layers']}L{r['heads_per_layer']}H d{r['d']}"
+        pairs = [(g, b) for g in good for b in bad if arch(g) != arch(b)]
+        if pairs:
+            g, b = pairs[0]
+            out.append({"task": task, "generalizes": g["name"], "fails": b["name"],
+                        "told_apart": g["prediction"] is True and b["prediction"] is False,
+                        "pairs": len(pairs), "pairs_told_apart": sum(x["prediction"] is True and y["prediction"] is False
+                                                                     for x, y in pairs)})
     return out
 
 

@@ -88,7 +88,12 @@ def test_vocab_option_list_file_and_json(tmp_path):
     f.write_text("1\n0\n<bos>\n<sep>\n<eos>\n<pad>\n")
     ck = load_checkpoint(SHARED / "bin_majority__1l1h16d")
     ad = adapt(ck, get_case("bin_majority"), vocab=str(f), folder=SHARED / "bin_majority__1l1h16d")
-    assert ad.vocabulary.tokens[0] == "1" and ad.answer_eos   # an explicit vocabulary keeps the case's format
+    # the answer format is the training code's: the paper group's bin_majority answers end without <eos>,
+    # whatever names the vocabulary
+    assert ad.vocabulary.tokens[0] == "1" and not ad.answer_eos
+    _, by_convention = loaded("bin_majority__1l1h16d")
+    _, by_option = loaded("bin_majority__1l1h16d", vocab="0,1,<bos>,<sep>,<eos>,<pad>")
+    assert by_option.ids.tolist() == by_convention.ids.tolist() and not by_option.answer_eos
     j = tmp_path / "v.json"
     j.write_text(json.dumps(["0", "1", "<bos>", "<sep>", "<eos>", "<pad>"]))
     assert parse_vocab_option(str(j)).tokens[-1] == "<pad>"

@@ -45,9 +45,15 @@ def forward_margins(model, adapter: TaskAdapter, enc: Encoded, offset: Union[int
                     position_ids: Optional[np.ndarray] = None) -> np.ndarray:
     """(B,) margins (see the module docstring) at position offset `offset` (an int or one per row), or at
     explicit `position_ids` (B, T) when given. Rows run sorted by length, each pass padded to its longest."""
+    return position_margins(model, adapter, enc, offset, position_ids).min(axis=1)
+
+
+def position_margins(model, adapter: TaskAdapter, enc: Encoded, offset: Union[int, np.ndarray] = 0,
+                     position_ids: Optional[np.ndarray] = None) -> np.ndarray:
+    """(B, T) margins per position (+inf where nothing is scored), as forward_margins runs them."""
     import torch
     order = np.argsort(enc.lengths, kind="stable")
-    out = np.empty(len(order), dtype=np.float64)
+    out = np.full(enc.ids.shape, np.inf, dtype=np.float64)
     offsets = np.broadcast_to(np.asarray(offset), (len(order),))
     with torch.no_grad():
         for start in range(0, len(order), ROWS_PER_PASS):
@@ -61,7 +67,7 @@ def forward_margins(model, adapter: TaskAdapter, enc: Encoded, offset: Union[int
                 if model.transformer.wpe is not None:
                     pos = np.minimum(pos, model.transformer.n_positions - 1)
             logits = _with_positions(model, ids, torch.from_numpy(np.ascontiguousarray(pos)))
-            out[rows] = _margins(logits.double().numpy(), enc.targets[rows, :width], adapter)
+            out[rows, :width] = _margins(logits.double().numpy(), enc.targets[rows, :width], adapter)
     return out
 
 
@@ -73,14 +79,14 @@ def _margins(logits: np.ndarray, targets: np.ndarray, adapter: TaskAdapter) -> n
         others = logits.copy()
         np.put_along_axis(others, np.where(scored, targets, 0)[..., None], -np.inf, axis=-1)
         m = right - others.max(axis=-1)
-        return np.where(scored, m, big).min(axis=1)
+        return np.where(scored, m, big)
     if adapter.head == MEMBERSHIP:
         scored = targets != PAD_LABEL
-        return np.where(scored, (2 * targets - 1) * logits, big).min(axis=1)
+        return np.where(scored, (2 * targets - 1) * logits, big)
     assert adapter.head == SETS
     cols = logits[..., adapter.ids[:targets.shape[-1]]]     # the task's columns, in its order
     scored = targets != PAD_LABEL
-    return np.where(scored, (2 * targets - 1) * cols, big).reshape(len(targets), -1).min(axis=1)
+    return np.where(scored, (2 * targets - 1) * cols, big).min(axis=2)
 
 
 def _with_positions(model, ids, position_ids):

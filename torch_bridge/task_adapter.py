@@ -23,8 +23,9 @@ Heads (the paper's two protocols):
                 `architectures: GPT2BCELMHeadModel` (weights of a plain GPT2LMHeadModel) says so; an LM
                 head on a language case can only be this protocol, and the adapter says it assumed it;
   membership  — languages with our per-position binary classifier (`verify train --protocol membership`).
-Under the convention, a case may declare `extra["paper_answer_eos"] = False` (binary majority: one answer
-symbol, no `<eos>` after it in that code); then the answer's `<eos>` is neither fed nor scored.
+For a checkpoint without our config.json `tokens` (not trained by `verify train`, whatever gives its
+vocabulary), a case may declare `extra["paper_answer_eos"] = False` (binary majority: one answer symbol, no
+`<eos>` after it in the paper group's code); then the answer's `<eos>` is neither fed nor scored.
 """
 from __future__ import annotations
 
@@ -256,10 +257,13 @@ def adapt(checkpoint, case: Case, vocab: Optional[str] = None, folder: Optional[
             ids, missing = _mapping(data.tokens, sized, vocabulary)
             if ids is not None:
                 answer_eos = True
-                if not explicit and sized.format == SEQUENCE:
+                # the answer format is the training code's, not the vocabulary's: ours (config.json tokens)
+                # always ends answers with <eos>; a checkpoint without them follows the paper group's format
+                if not cfg.tokens and sized.format == SEQUENCE:
                     answer_eos = bool(sized.extra.get("paper_answer_eos", True))
                     if not answer_eos:
-                        notes.append("convention: the answer has no <eos> after it in this task (not fed, not scored)")
+                        notes.append("the paper group's format: the answer has no <eos> after it in this task "
+                                     "(not fed, not scored)")
                 return TaskAdapter(sized, head, ids, vocabulary, answer_eos,
                                    None if checkpoint.nope else cfg.n_positions, tuple(notes))
         problems.append(f"{vocabulary.source}: no token for {', '.join(map(repr, missing[:6]))}"
