@@ -301,3 +301,11 @@ def test_the_distance_test_tells_apart_two_architectures_of_one_task():
     small, large = results.values()
     assert small.generalizes is True and large.generalizes is False and small.score > large.score
     assert any(h.shift is not None and h.shift >= 0.1 for h in large.heads)
+
+
+def test_head_findings_grade_what_ablation_costs():
+    from torch_bridge.heads import _finding
+    assert "(the output depends on it)" in _finding(0, 0, 0.9, None, 0.03, 1.0)
+    assert "(the output partly depends on it)" in _finding(0, 0, 0.9, None, 0.93, 1.0)
+    assert "(the output does not need it)" in _finding(0, 0, 0.9, None, 0.99, 1.0)
+    assert "it reads distance" in _finding(1, 1, 0.5, 0.15, 0.0, 1.0)

@@ -120,7 +120,9 @@ def _finding(layer, head, spread, shift, ablated, intact) -> str:
         else:
             parts.append(f"its attention barely moves ({100 * shift:.0f}%) when part of the input is moved beyond the "
                          f"training distances")
-    needed = ablated < intact - 0.05
-    parts.append(f"ablating it leaves {100 * ablated:.0f}% of training-range inputs right "
-                 f"({'the output depends on it' if needed else 'the output does not need it'})")
+    # how much of the intact accuracy the head carries: most (the output depends on it), some, or none to speak of
+    lost = intact - ablated
+    need = ("the output depends on it" if lost > 0.5 * intact else
+            "the output partly depends on it" if lost > 0.05 else "the output does not need it")
+    parts.append(f"ablating it leaves {100 * ablated:.0f}% of training-range inputs right ({need})")
     return "; ".join(parts)

@@ -326,6 +326,10 @@ def _decide(evidence: Sequence[Evidence]):
         return False, AGAINST * estimate if e is not trend else estimate, reason
     if trend.supports is None:
         return None, None, f"no prediction: {trend.finding}"
+    # what the "generalizes" does not rest on, said in the same line
+    unchecked = "" if distance.supports else "; no distance test (" + (
+        "NoPE: no position table" if not distance.data else
+        "no room in the table" if "cuts" not in distance.data else "inconclusive: the control breaks most outputs") + ")"
     return True, estimate, ("fits the training range" if fit.supports else "is right on most training-range inputs") + \
         ", and its margins hold up with length" + \
-        ("" if theory.supports else f" (the task is {theory.finding})")
+        ("" if theory.supports else f" (the task is {theory.finding})") + unchecked
