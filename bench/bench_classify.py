@@ -8,8 +8,13 @@
      {a,b,c} plus the catalogue) with a program found and proved for all lengths, and the median time
   4. (if `automata-lib` is installed: `.venv/bin/pip install automata-lib`, not a dependency) the minimal
      DFA sizes agree with automata-lib's on the same regexes
+  5. (issue 21) the whole of `classify` under one budget: random automata up to 200 states over <= 4 letters
+     and counter automata up to 500 states, each with the default budget (decider, monoid, certificates,
+     synthesis and proof): every run ends within its budget, with the stages it finished; and the
+     certificate stage's cost (layers η(Σ^k) + certificates + their re-check) against monoid size × alphabet,
+     with the fitted exponent (log-log least squares)
 
-Run: .venv/bin/python bench/bench_classify.py [--quick | --full] [--synthesis N]
+Run: .venv/bin/python bench/bench_classify.py [--quick | --full] [--synthesis N] [--only budget]
   default (quick): 300 random regexes, 6 large automata, 20 random regexes + the catalogue for synthesis
 """
 from __future__ import annotations
@@ -269,14 +274,69 @@ def synthesis_section(count: int, budget_s: float) -> None:
         print(f"   no proved program: {missed[:8]}{' ...' if len(missed) > 8 else ''}")
 
 
+def budget_section(full: bool) -> None:
+    from verify.regular.budget import DEFAULT_BUDGET_S, DONE
+    from verify.regular.classify import classify_dfa
+    print(f"5. classify under one budget (default {DEFAULT_BUDGET_S:g} s: every stage, synthesis and proof included)")
+    rng = np.random.default_rng(21)
+    runs = [(f"random {n} states, {k} letters", Dfa(tuple("abcd"[:k]), rng.integers(0, n, size=(n, k)),
+                                                    rng.random(n) < 0.5, 0))
+            for n in ((10, 50, 200) if not full else (10, 20, 50, 100, 200)) for k in (2, 4)]
+    runs += [(f"counter, depth {d}", counter_dfa(d)) for d in ((100, 498) if not full else (50, 100, 200, 300, 498))]
+    over = 0
+    for name, dfa in runs:
+        for acceptance in ("last", "end"):
+            c, t = timed(lambda: classify_dfa(dfa, acceptance, synthesis_budget_s=DEFAULT_BUDGET_S))
+            over += t > DEFAULT_BUDGET_S + 0.5
+            finished = [s for s, st in c.stages.items() if st.status == DONE]
+            unfinished = [f"{s}: {st.reason}" for s, st in c.stages.items() if st.status == "not finished"]
+            print(f"   {t:6.2f} s  {name} ({c.states} minimal), {acceptance}: NoPE {c.crasp.value}, APE {c.ape.value}; "
+                  f"finished: {', '.join(finished)}" + (f"; not finished: {'; '.join(unfinished)}" if unfinished else ""))
+    print(f"   runs past the budget (+0.5 s): {over}")
+    # the certificate stage against monoid size × alphabet: random automata whose monoid fits, not quasi-aperiodic
+    points: List[tuple] = []
+    rng = np.random.default_rng(5)
+    tries = 0
+    while len(points) < (60 if full else 30) and tries < 4000:
+        tries += 1
+        n, k = int(rng.integers(3, 10)), int(rng.integers(1, 5))
+        dfa = Dfa(tuple("abcd"[:k]), rng.integers(0, n, size=(n, k)), rng.random(n) < 0.5, 0).minimize()
+        c = classify_dfa(dfa, "end")
+        st = c.stages
+        if st["certificates"].status != DONE or c.ape.value is not False:
+            continue
+        size = len(dfa.alphabet)
+        from verify.regular.monoid import transition_monoid
+        elements = transition_monoid(dfa).size
+        if any(p[0] == elements for p in points):
+            continue
+        points.append((elements, size, st["layers"].seconds + st["certificates"].seconds, st["monoid"].seconds,
+                       c.ape.witness["stability_index"]))
+    points.sort()
+    print("   certificate stage (layers + certificates for Δ = 1..4 + re-check), not-quasi-aperiodic random automata:")
+    print("   |M|·|Σ|   |M|  |Σ|   s   monoid s  certificates s")
+    for e, k, t, tm, s_idx in points:
+        print(f"   {e * k:8d} {e:6d} {k:3d} {s_idx:4d} {tm:9.4f} {t:14.4f}")
+    big = [(e * k, t) for e, k, t, _, _ in points if e * k >= 2000]
+    if len(big) >= 3:
+        x, y = np.log([b[0] for b in big]), np.log([b[1] for b in big])
+        slope = np.polyfit(x, y, 1)[0]
+        print(f"   fitted exponent: time ∝ (|M|·|Σ|)^{slope:.2f} over {len(big)} automata with |M|·|Σ| ≥ 2000 "
+              f"(largest: |M|·|Σ| = {max(b[0] for b in big):,}, {max(b[1] for b in big):.3f} s)")
+
+
 def main(argv: List[str]) -> None:
     full = "--full" in argv
+    if "--only" in argv and argv[argv.index("--only") + 1] == "budget":
+        budget_section(full)
+        return
     n_syn = 500 if full else 20
     if "--synthesis" in argv:
         n_syn = int(argv[argv.index("--synthesis") + 1])
     decider_section(2000 if full else 300, 20 if full else 6, 20.0 if full else 5.0)
     synthesis_section(n_syn, 30.0 if full else 15.0)
     automata_lib_section(400 if full else 100)
+    budget_section(full)
 
 
 if __name__ == "__main__":

@@ -162,7 +162,7 @@ def test_monoid_cap_leaves_the_decider_running():
     import verify.regular.classify as C
     old = C.transition_monoid
     try:
-        C.transition_monoid = lambda d: transition_monoid(d, cap=10)
+        C.transition_monoid = lambda d, **kw: transition_monoid(d, cap=10, **kw)
         r = classify_dfa(dfa, "last")
     finally:
         C.transition_monoid = old

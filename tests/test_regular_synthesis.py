@@ -179,10 +179,10 @@ def test_a_proof_attempt_is_budgeted_by_work_not_by_the_clock():
 def test_empty_and_universal_languages():
     empty = Automaton.make(AB, {("q", "a"): "q"}, "q", [])
     everything = rx("(a|b)*")
-    for mode in ("last", "end"):
-        r = synthesize(empty, mode, "crasp", budget_s=10)
+    for acceptance in ("last", "end"):
+        r = synthesize(empty, acceptance, "crasp", budget_s=10)
         assert r.proof.status == HOLDS and r.text.strip().endswith("accept = false")
-        r = synthesize(everything, mode, "crasp", budget_s=10)
+        r = synthesize(everything, acceptance, "crasp", budget_s=10)
         assert r.proof.status == HOLDS and r.text.strip().endswith("accept = true")
 
 
@@ -232,10 +232,10 @@ def test_construction_agrees_with_the_decider_on_random_languages():
     for pattern in random_regexes(40, ("a", "b", "c"), seed=7, depth=4):
         dfa = regex_dfa(pattern, ("a", "b", "c"))
         auto = dfa.to_automaton()
-        for mode in ("last", "end"):
-            yes = decide(dfa, mode).passed
-            makers = [lambda: C.construct(C.machine_for(auto, mode), C.Config())]
-            if mode == "last":
+        for acceptance in ("last", "end"):
+            yes = decide(dfa, acceptance).passed
+            makers = [lambda: C.construct(C.machine_for(auto, acceptance), C.Config())]
+            if acceptance == "last":
                 makers.append(lambda: C.construct_by_quotients(auto, C.Config()))
             built = False
             for make in makers:
@@ -243,10 +243,10 @@ def test_construction_agrees_with_the_decider_on_random_languages():
                     program, _ = make()
                 except C.NoConstruction:
                     continue
-                built = first_mismatch(program, auto, mode, 7) is None
+                built = first_mismatch(program, auto, acceptance, 7) is None
                 assert built, "a construction that fails the filter is a bug"
                 break
-            assert built == yes, (auto, mode)
+            assert built == yes, (auto, acceptance)
             agreed[yes] += 1
     assert agreed[True] and agreed[False]  # both sides exercised
 

@@ -107,6 +107,20 @@ def test_chunked_reading_never_splits_a_symbol(tmp_path, capsys, monkeypatch, ch
     assert code == 2 and f"{path}:2:3: 'é" in err
 
 
+@pytest.mark.parametrize("chunk", [5, 64, 1 << 22])
+def test_a_file_is_read_into_one_buffer_with_the_same_ids(tmp_path, monkeypatch, chunk):
+    """A regular file's ids go into one buffer sized by the file (no second copy when the chunks are joined):
+    the same ids as tokenizing the whole text, with whitespace anywhere, and a view no longer than the input."""
+    from verify.commands import run as run_module
+    monkeypatch.setattr(run_module, "_CHUNK", chunk)
+    rng = np.random.default_rng(7)
+    text = "".join(rng.choice(list("()( ) \n"), size=5000))
+    path = tmp_path / "in.txt"
+    path.write_text(text)
+    ids = run_module.read_input(("(", ")"), str(path), from_file=True)
+    assert np.array_equal(ids, tokenize_ids(("(", ")"), text))
+
+
 @pytest.mark.slow
 def test_a_long_input_through_a_real_process(tmp_path):
     rng = np.random.default_rng(3)

@@ -481,11 +481,12 @@ def comm_complexity(task: TaskLike, N: int = 64, method: str = "auto", K: Option
 
 
 def classify(target: Any, alphabet: Optional[Sequence[str]] = None, acceptance: str = "last",
-             budget: float = 20.0):
+             budget: float = 10.0):
     """Certified NoPE (C-RASP) / APE (C-RASP[periodic,local]) verdicts for a regular language
     (`verify classify`): a regular expression, a case name or Case with an automaton, an Automaton, or a
     .dfa JSON file (a .txt file of regular expressions, one per line: a list). `budget`: seconds for
-    program synthesis and its proof (0: skip). Returns verify.regular.classify.Classification
+    the whole classification of one language, as `verify classify --budget` (the monoid stages are bounded by
+    work and say "undecided: monoid too large" past it; 0: no program search, the other stages still bounded). Returns verify.regular.classify.Classification
     (`.crasp.value`, `.ape.value`, `as_dict()`).
 
     >>> c = classify("(aa)*", budget=10)     # even length: not C-RASP; a periodic program is synthesized

@@ -107,8 +107,11 @@ def register(app: typer.Typer) -> None:
         acceptance: str = typer.Option("last", "--acceptance", help="last: output read at the last position "
                                        "(default, as the catalogue's labels); end: at an appended end marker "
                                        "(ADT's convention)"),
-        budget: float = typer.Option(20.0, "--budget", help="seconds for program synthesis and its proof, "
-                                     "per language (0: skip)"),
+        budget: float = typer.Option(10.0, "--budget", help="seconds for the whole classification of one "
+                                     "language: decider, monoid, certificates, program synthesis and its proof "
+                                     "(work derived from it, the clock a safety limit; a stage that did not "
+                                     "finish is reported as such); 0: no program search, the other stages "
+                                     "under the 10 s default"),
         json_out: bool = typer.Option(False, "--json"),
     ) -> None:
         """Certified NoPE (C-RASP) and APE (C-RASP[periodic,local]) verdicts for a regular language, with a proved

@@ -119,6 +119,17 @@ def _read_stream(alphabet, stream, name: str):
     from verify.problems import UserError
     decoder = codecs.getincrementaldecoder("utf-8")()
     parts, carry = [], ""
+    # a regular file: its size bounds the number of symbols, so the ids go straight into one buffer (pages never
+    # written are never resident) instead of chunks joined at the end (which holds the input twice)
+    buffer, filled = None, 0
+    try:
+        import os
+        import stat
+        info = os.fstat(stream.fileno())
+        if stat.S_ISREG(info.st_mode) and info.st_size > _CHUNK:
+            buffer = np.empty(info.st_size, dtype=id_dtype(alphabet))
+    except (AttributeError, OSError, ValueError):   # not a file descriptor (a test's BytesIO)
+        buffer = None
     line, column0, read = 1, 0, 0   # where `carry` starts: its line, its column there, bytes before
     single = single_characters(alphabet)
     while True:
@@ -141,12 +152,22 @@ def _read_stream(alphabet, stream, name: str):
             col = (i - head.rfind("\n", 0, i)) if newlines else column0 + i + 1
             return f"{name}:{line + newlines}:{col}"
         if head:
-            parts.append(tokenize_ids(alphabet, head, locate))
+            ids = tokenize_ids(alphabet, head, locate)
+            if buffer is not None and filled + len(ids) <= len(buffer):
+                buffer[filled:filled + len(ids)] = ids
+                filled += len(ids)
+            else:                   # the file grew while it was read: keep what is in the buffer, go on in parts
+                if buffer is not None:
+                    parts.append(buffer[:filled])
+                    buffer = None
+                parts.append(ids)
             newlines = head.count("\n")
             column0 = len(head) - head.rfind("\n") - 1 if newlines else column0 + len(head)
             line += newlines
         if final:
             break
+    if buffer is not None:
+        return buffer[:filled]
     return np.concatenate(parts) if parts else np.empty(0, dtype=id_dtype(alphabet))
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import networkx as nx
 
@@ -36,6 +36,11 @@ from verify.crasp.interpreter import ACCEPT_END, ACCEPT_LAST
 from verify.regular.dfa import Dfa, quotient_dfa
 
 MAX_ROUNDS = 10_000
+Check = Optional[Callable[[], None]]     # called between steps: raises to stop (the classify budget's deadline)
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,9 @@ def _tree(states: Sequence[int], internal: List[Tuple[int, int, int]]):
     return parent, order
 
 
-def decide_scc(dfa: Dfa, states: Tuple[int, ...], names: Optional[Sequence[str]] = None) -> SccResult:
+def decide_scc(dfa: Dfa, states: Tuple[int, ...], names: Optional[Sequence[str]] = None,
+               check: Check = None) -> SccResult:
+    check = check or _nothing
     inside = set(states)
     internal: List[Tuple[int, int, int]] = []    # (source, edge id in the DFA, target)
     exits: List[Tuple[int, int]] = []            # (source, edge id)
@@ -159,6 +166,8 @@ def decide_scc(dfa: Dfa, states: Tuple[int, ...], names: Optional[Sequence[str]]
         for i, (q, e, t) in enumerate(internal):
             if i in tree_edges:
                 continue
+            if not i & 63:
+                check()
             row: Dict[int, Fraction] = {}
             for c, v in paths[t].items():
                 row[c] = row.get(c, 0) + v
@@ -178,6 +187,7 @@ def decide_scc(dfa: Dfa, states: Tuple[int, ...], names: Optional[Sequence[str]]
         for q in order:
             i = parent[q]
             nf[q] = {} if i is None else _add(nf[internal[i][0]], unit[col[label[internal[i][1]]]])
+        check()
         new: Dict[int, Hashable] = {}
         for q, e in [(q, e) for q, e, _ in internal] + exits:
             l = label[e]
@@ -228,27 +238,33 @@ def _round1(dfa, states, internal, ech, letters, names):
     return system, tuple(basis)
 
 
-def decide_end(dfa: Dfa, names: Optional[Sequence[str]] = None) -> DeciderResult:
+def decide_end(dfa: Dfa, names: Optional[Sequence[str]] = None, check: Check = None) -> DeciderResult:
     """End-marker acceptance: the procedure on the minimal DFA itself."""
     results = []
     for comp in sorted(_components(dfa)):
-        r = decide_scc(dfa, comp, names)
+        if check is not None:
+            check()
+        r = decide_scc(dfa, comp, names, check)
         results.append(r)
         if not r.passed:
             return DeciderResult(False, ACCEPT_END, tuple(results), dfa=dfa)
     return DeciderResult(True, ACCEPT_END, tuple(results), dfa=dfa)
 
 
-def decide(dfa: Dfa, acceptance: str = ACCEPT_LAST, names: Optional[Sequence[str]] = None) -> DeciderResult:
-    """Is the language of the minimal DFA `dfa` in plain C-RASP under this acceptance convention?"""
+def decide(dfa: Dfa, acceptance: str = ACCEPT_LAST, names: Optional[Sequence[str]] = None,
+           check: Check = None) -> DeciderResult:
+    """Is the language of the minimal DFA `dfa` in plain C-RASP under this acceptance convention?
+    `check` is called between steps and may raise to stop (`verify classify`'s deadline)."""
     if acceptance == ACCEPT_END:
-        return decide_end(dfa, names)
+        return decide_end(dfa, names, check)
     if acceptance != ACCEPT_LAST:
         raise ValueError(f"acceptance must be last or end, not {acceptance!r}")
     all_results: List[SccResult] = []
     for a in dfa.alphabet:
+        if check is not None:
+            check()
         q = quotient_dfa(dfa, a)
-        r = decide_end(q)
+        r = decide_end(q, check=check)
         all_results.extend(r.sccs)
         if not r.passed:
             return DeciderResult(False, ACCEPT_LAST, tuple(all_results), quotient=a, dfa=q)

@@ -16,12 +16,13 @@ lies in η(Σ^s) = η(Σ^2s)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from verify.regular.budget import Budget
 from verify.regular.dfa import Dfa
-from verify.regular.monoid import Monoid
+from verify.regular.monoid import Monoid, transition_monoid
 
 SHOWN_DELTAS = (1, 2, 3, 4)
 
@@ -60,11 +61,13 @@ def _word_map(dfa: Dfa, word) -> np.ndarray:
 
 
 def membership_pattern(dfa: Dfa, x, u, y, count: int) -> Tuple[bool, ...]:
+    """Membership of x·u^k·y for k = 0..count-1 (u's and y's actions as maps: O(|u| + |y| + count) steps)."""
     q = dfa.run(x)
+    mu, accept_after_y = _word_map(dfa, u), dfa.accepting[_word_map(dfa, y)]
     out = []
     for _ in range(count):
-        out.append(bool(dfa.accepting[dfa.run(y, q)]))
-        q = dfa.run(u, q)
+        out.append(bool(accept_after_y[q]))
+        q = int(mu[q])
     return tuple(out)
 
 
@@ -137,8 +140,18 @@ def periodic_local_certificates(monoid: Monoid, deltas=SHOWN_DELTAS) -> List[Pum
     return out
 
 
-def recheck(cert: PumpingCertificate, dfa: Dfa) -> Tuple[bool, str]:
-    """(valid, why): recomputes everything the certificate claims from the DFA."""
+def recheck_all(certs: Sequence[PumpingCertificate], dfa: Dfa,
+                budget: Optional[Budget] = None) -> List[Tuple[bool, str]]:
+    """`recheck` for each certificate, the stable semigroup recomputed from the DFA once for them all."""
+    fresh = None
+    if any(c.kind == "periodic_local" for c in certs):
+        fresh = transition_monoid(dfa, budget=budget)
+    return [recheck(c, dfa, fresh) for c in certs]
+
+
+def recheck(cert: PumpingCertificate, dfa: Dfa, fresh: Optional[Monoid] = None) -> Tuple[bool, str]:
+    """(valid, why): recomputes everything the certificate claims from the DFA (`fresh`: the DFA's monoid,
+    built anew by the caller for several certificates; by default built here)."""
     if any(a not in dfa.alphabet for a in cert.x + cert.u + cert.y):
         return False, "a word uses a symbol outside the alphabet"
     if not cert.u or len(cert.u) % cert.delta:
@@ -156,8 +169,9 @@ def recheck(cert: PumpingCertificate, dfa: Dfa) -> Tuple[bool, str]:
     if len(set(cert.pattern[1:cert.period + 1])) < 2:
         return False, "the pattern is constant on k = 1..p"
     if cert.kind == "periodic_local":
-        from verify.regular.monoid import transition_monoid
-        monoid = transition_monoid(dfa)
+        monoid = fresh if fresh is not None else transition_monoid(dfa)
+        if monoid.dfa is not dfa:
+            raise ValueError("recheck: the monoid given is not the DFA's")
         s, stable = monoid.stability
         if s != cert.stability:
             return False, f"the stability index is {s}, not {cert.stability}"

@@ -199,12 +199,14 @@ def _smaller(automaton: Automaton, acceptance: str, fragment: str, deadline: flo
 
 
 def synthesize(automaton: Automaton, acceptance: str = ACCEPT_LAST, fragment: str = "crasp",
-               budget_s: float = 30.0) -> SynthesisResult:
+               budget_s: float = 30.0, deadline: Optional[float] = None) -> SynthesisResult:
     """A program for the automaton's language (prefix membership) in the fragment, proved equal.
 
     acceptance: "last" (accept read at the last position) or "end" (at an appended "<end>").
     fragment: "crasp" (no positions: NoPE) or "crasp_periodic_local" (APE).
-    Returns program None with the reason when nothing is found within budget_s seconds."""
+    Each proof attempt's solver work is a function of budget_s alone; the search stops at budget_s seconds
+    from now or at `deadline` (time.monotonic(): `verify classify`'s budget for all its stages), whichever
+    comes first. Returns program None with the reason when nothing is found in time."""
     if acceptance not in (ACCEPT_LAST, ACCEPT_END):
         raise UserError(f"acceptance must be last or end (got {acceptance!r})")
     if fragment not in FRAGMENTS:
@@ -212,7 +214,7 @@ def synthesize(automaton: Automaton, acceptance: str = ACCEPT_LAST, fragment: st
     if not automaton.alphabet:
         raise UserError("the automaton has an empty alphabet")
     started = time.monotonic()
-    deadline = started + budget_s
+    deadline = min(started + budget_s, deadline if deadline is not None else float("inf"))
     max_len = exhaustive_length(len(automaton.alphabet), acceptance)
     notes: List[str] = []
     best: Optional[Tuple[A.Program, str, Verdict, str]] = None
@@ -238,14 +240,14 @@ def synthesize(automaton: Automaton, acceptance: str = ACCEPT_LAST, fragment: st
             feedback = bad
             continue
         left = deadline - time.monotonic()
-        if left <= 0.5 and best is not None:
+        if left <= 0.5 and best is not None or left <= 0.1:
             clock_stopped = True
             break
         text = to_text(program)
         parsed = parse_program(text, SOURCE)
         # every attempt gets the same work (a function of budget_s alone: its answer does not depend on the
         # load); what is left of the time is only its safety limit
-        verdict = prove_candidate(parsed, automaton, trackers, acceptance, 0.75 * budget_s, max(left, 1.0))
+        verdict = prove_candidate(parsed, automaton, trackers, acceptance, 0.75 * budget_s, left)
         clock_stopped = clock_stopped or time_budgeted(verdict)
         if verdict.status == HOLDS:
             if route.startswith("construction") and len(parsed.lets) > POLISH_LETS:
