@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
-from verify.sequence_spec import BOOL, INT, SequenceSpec
+from verify.sequence_spec import BOOL, INPUT, INT, SequenceSpec
 
 from cases._common import BOS, EOS, SEP
 
@@ -21,13 +21,14 @@ LENGTHS = (1, 2, 3, 4, 5, 6, 8, 12)
 
 
 def sequence_spec(alphabet, input_alphabet, outputs, variables, step, valid, next_, answer, valid_input,
-                  text: str, sampler=None, lengths: Sequence[int] = LENGTHS) -> SequenceSpec:
+                  text: str, sampler=None, lengths: Sequence[int] = LENGTHS, invariants=()) -> SequenceSpec:
     return SequenceSpec(tuple(alphabet), tuple(input_alphabet), (*outputs, EOS), tuple(variables), step, valid,
-                        next_, answer, valid_input, text, BOS, SEP, EOS, sampler, tuple(lengths))
+                        next_, answer, valid_input, text, BOS, SEP, EOS, sampler, tuple(lengths), tuple(invariants))
 
 
 def _bump(o, x, cond):
-    return x + o.ite(cond, 1, 0)
+    step = o.ite(cond, 1, 0)
+    return x if isinstance(step, int) and step == 0 else x + step     # folded: no `+ 0` term
 
 
 def _answer_index(o, st, at):
@@ -133,6 +134,18 @@ def _located(o, st, sym, at, tokens):
     return out
 
 
+def _location_facts(keys, n: str = "n"):
+    """What d_t means, as guesses for the proof (SequenceSpec.invariants), for every key t (a token, or a
+    bigram's name): 0 <= d_t <= n, and d_t >= 1 exactly when t occurred (c_t >= 1); and every input
+    position is one occurrence (the sum of the c_t is n)."""
+    out = [(f"the c_t sum to {n}", lambda o, st: o.sum(st[f"c_{t}"] for t in keys) == st[n])]
+    for t in keys:
+        c, d = f"c_{t}", f"d_{t}"
+        out.append((f"0 <= {d} <= {n}", lambda o, st, d=d: o.and_(st[d] >= 0, st[d] <= st[n])))
+        out.append((f"{d} >= 1 exactly when {c} >= 1", lambda o, st, c=c, d=d: (st[d] >= 1) == (st[c] >= 1)))
+    return out
+
+
 def _located_vars(tokens):
     return [*[(f"{w}_{t}", INT, 0) for t in tokens for w in ("c", "d")], ("n", INT, 0), ("k", INT, 0)]
 
@@ -156,7 +169,8 @@ def copy_spec(alphabet, vocab: Sequence[str], answer, valid_input, sampler, reve
     return sequence_spec(alphabet, vocab, vocab, _located_vars(vocab), step,
                          lambda o, st: o.and_(_distinct(o, st, vocab), st["n"] >= 1), next_, answer, valid_input,
                          f"the input of distinct tokens, {what} (the k-th answer token is the input's "
-                         f"{'(n − k)-th' if reverse else '(k + 1)-th'})", sampler, lengths)
+                         f"{'(n − k)-th' if reverse else '(k + 1)-th'})", sampler, lengths,
+                         invariants=_location_facts(vocab))
 
 
 def count_spec(alphabet, vocab: Sequence[str], answer, valid_input, sampler) -> SequenceSpec:
@@ -187,7 +201,7 @@ def count_spec(alphabet, vocab: Sequence[str], answer, valid_input, sampler) -> 
 
     return sequence_spec(alphabet, vocab, vocab, [*_located_vars(vocab), ("last", INT, -1)], step, valid, next_,
                          answer, valid_input, "from the first input token up to the second, one vocabulary step at "
-                         "a time", sampler, lengths=(2, 3, 4, 6, 10))
+                         "a time", sampler, lengths=(2, 3, 4, 6, 10), invariants=_location_facts(vocab))
 
 
 def bigram_copy_spec(alphabet, vocab: Sequence[str], answer, valid_input, sampler,
@@ -221,6 +235,16 @@ def bigram_copy_spec(alphabet, vocab: Sequence[str], answer, valid_input, sample
 
     variables = [("prev", len(firsts) + 1, 0), *[(f"{w}_{name(a, c)}", INT, 0) for a, c in pairs for w in ("c", "d")],
                  ("n", INT, 0), ("k", INT, 0)]
+    starts = [name(BOS, c) for c in vocab]
+    facts = [*_location_facts([name(a, c) for a, c in pairs]),
+             # only the first input position follows <bos>: one such bigram once the input is not empty,
+             # and it is the one n positions from the end
+             ("the c_bos_c sum to min(n, 1)",
+              lambda o, st: o.sum(st[f"c_{t}"] for t in starts) == o.ite(st["n"] >= 1, 1, 0)),
+             ("the d_bos_c sum to n", lambda o, st: o.sum(st[f"d_{t}"] for t in starts) == st["n"]),
+             ("reading the input, n = 0 exactly right after <bos>",
+              lambda o, st: o.or_(st["phase"] != INPUT, (st["prev"] == 1) == (st["n"] == 0)))]
     return sequence_spec(alphabet, vocab, vocab, variables, step, valid, next_, answer, valid_input,
                          "the input (distinct bigrams) copied: the k-th answer token ends the bigram at input "
-                         "position k + 1", sampler, lengths)
+                         "position k + 1", sampler, lengths,
+                         invariants=facts)

@@ -15,9 +15,13 @@ from cases._common import (BOS, EOS, SEP, as_tokens, sequence_alphabet, shuffled
                            untied_counts)
 from cases._sequence_specs import interleave_spec, majority_spec
 
-INTERLEAVE_NOPE = ("Cited: the paper's NoPE label (program_found = no). The strands are defined by "
-                   "position residues mod 3, which plain C-RASP cannot see (the kind of periodicity "
-                   "Lemma 38 rules out for plain C-RASP); not machine-checked here.")
+INTERLEAVE_NOPE_UNDECIDED = (
+    "no plain C-RASP program is known, and nothing here rules one out. The strands are defined by position "
+    "residues mod 3, which plain C-RASP cannot read directly; but the pumping argument that machine-checks "
+    "such limits for regular languages (verify classify; ../shared/REGULAR.md §4) does not carry over: every "
+    "valid input has a length that is a multiple of 3, so a pumped block that keeps inputs valid adds fixed "
+    "counts to each strand per copy and every strand's majority settles. The paper's NoPE label "
+    "(program_found = no) is its empirical finding, not a proof, so it is not cited as one.")
 
 
 # ------------------------------------------------------------------ binary majority
@@ -210,12 +214,14 @@ CASES = [
          description="binary majority interleave: majority of each of 3 interleaved strands, 3 answer bits",
          answer=interleave_answer, valid_input=interleave_valid, sampler=interleave_sampler,
          families=(("boundary counts", interleave_boundary),),
-         program=interleave_program, expected_nope=False, nope_reason=INTERLEAVE_NOPE,
+         program=interleave_program, expected_nope=False,
          spec=interleave_spec(sequence_alphabet(("0", "1"), ("0", "1")), STRANDS, interleave_answer,
                               interleave_valid, interleave_sampler),
          length_multiple=STRANDS, min_len=STRANDS, max_input_len=48,
+         extra={"nope": "undecided", "nope_undecided": INTERLEAVE_NOPE_UNDECIDED},
          notes=("As in the paper's code: strand k holds input symbols k, k+3, k+6, ... (0-based), every "
                 "strand has no tie, and the answer lists the strands' majorities in order. Input length "
                 "is a positive multiple of 3. The program is C-RASP[periodic] (Δ = 3) and works for "
-                "every position offset, because it reads the residue of the <bos> position.")),
+                "every position offset, because it reads the residue of the <bos> position. NoPE is undecided "
+                "(the paper's label is ✗): " + INTERLEAVE_NOPE_UNDECIDED)),
 ]

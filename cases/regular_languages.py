@@ -63,13 +63,15 @@ CASES = [
           program=ab_d_bc_program,
           notes="Plain C-RASP: exactly one d, no c before it, no a after it."),
     _case("zot_02", ("0", "1", "2"), ZOT, "{0,1,2}*02*: the last symbol other than 2 is a 0",
-          expected_ape=False, expected_nope=False,
-          citation="Lemmas 35–36",
+          expected_ape=False, expected_nope=False, extra={"ape": "undecided"},
           no_program_reason=(
-              "Lemmas 35–36 (cited, not machine-checked here): last-occurrence languages are not "
-              "expressible in C-RASP[periodic,local]; membership asks whether the last non-2 symbol, "
-              "at an unbounded distance, is a 0. Matches the paper's ✗ label for both encodings. "
-              "Theorem 12 (communication) cannot refute it: the language is regular, so O(1) bits "
+              "Undecided (the paper's label is ✗ for both encodings). NoPE is certified ✗ by `verify classify "
+              "zot_02` (the plain C-RASP decider). For APE, classify finds the language aperiodic (star-free), "
+              "so no pumping certificate exists, and its synthesis finds no C-RASP[periodic,local] program. The "
+              "paper's Lemmas 35–36 argue that last-occurrence languages are not expressible in "
+              "C-RASP[periodic,local] (membership asks whether the last non-2 symbol, at an unbounded distance, "
+              "is a 0); that argument is not machine-checked here, so the verdict is left undecided rather "
+              "than cited. Theorem 12 (communication) cannot settle it: the language is regular, so O(1) bits "
               "suffice."),
           notes=("Read as {0,1,2}* 0 2*: strings whose last symbol other than 2 exists and is 0 "
                  "(the suite's 012_star_0_2_star).")),

@@ -87,6 +87,16 @@ def tomita5_members(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
     return 1 - shuffled_counts(rng, m, n, zeros)
 
 
+# ../shared/REGULAR.md §4: Tomita 3 is quasi-aperiodic, so no pumping certificate exists; say undecided, not cite
+TOMITA3_UNDECIDED = (
+    "Undecided (the paper's label is ✗ for both encodings). NoPE is certified ✗ by `verify classify tomita3` "
+    "(the plain C-RASP decider). For APE, classify finds the syntactic monoid quasi-aperiodic, so the pumping "
+    "certificate that rules out C-RASP[periodic,local] programs does not apply, and its synthesis finds no "
+    "program; no lemma of the paper covers it (Lemma 38 is about plain C-RASP). Membership depends on the "
+    "parity of block lengths, which suggests no program exists, but nothing here proves it, so the verdict "
+    "is left undecided rather than cited.")
+
+
 def _case(name, automaton, description, program=None, **kw):
     return Case(name=name, family="formal", format=LANGUAGE, alphabet=SIGMA, description=description,
                 labels=automaton.labels, spec=automaton,
@@ -99,8 +109,8 @@ CASES = [
     _case("tomita2", T2, "Tomita 2: (10)*", tomita2_program,
           notes="Plain C-RASP: the balance #1 − #0 must stay in {0, 1} on every prefix and end at 0."),
     _case("tomita3", T3, "Tomita 3: no odd-length block of 0s right after an odd-length block of 1s",
-          expected_ape=False, expected_nope=False, citation=CITED_LABEL,
-          no_program_reason=modular_reason("the parity of block lengths"),
+          expected_ape=False, expected_nope=False, extra={"ape": "undecided"},
+          no_program_reason=TOMITA3_UNDECIDED,
           notes=("Definition: the DFA of Bhattamishra et al. (2020), which the paper's formal-language "
                  "suite reuses: an odd 1-block followed immediately by an odd 0-block is forbidden; "
                  "a 0-block still open at the end counts (the prefix is rejected until the block "

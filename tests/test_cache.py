@@ -228,3 +228,118 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_half_a_file(cache
         assert missing == [], f"{len(missing)} of {writers * per_writer} entries lost"
         assert counts["reads"] > 0 and counts["invalid"] == 0, dict(counts)
     assert [p.name for p in cache.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# --- issue 21: proofs, checks and columns kept by content, so a warm report pays only for what changed
+
+def test_a_second_prepare_proves_nothing(cache, monkeypatch):
+    """The report's proofs are cached by content: the second run reads every cell from the cache and runs
+    no proof at all (the pool and the prover are replaced by traps)."""
+    from verify.catalogue import get_case
+    cases = [get_case("tomita1"), get_case("dyck1"), get_case("parity")]
+    first = rc.prepare(cases, prove=True, workers=1)
+    assert first["tomita1"].startswith("proved for all lengths") and first["parity"] == "no spec"
+    assert rc.LAST_PREPARE == {"from_cache": 0, "proved_now": 2}
+
+    def trap(*args, **kwargs):
+        raise AssertionError("a proof was run on a warm cache")
+    monkeypatch.setattr(rc, "_in_pool", trap)
+    monkeypatch.setattr(rc, "_prove_cell", trap)
+    assert rc.prepare(cases, prove=True) == first
+    assert rc.LAST_PREPARE == {"from_cache": 2, "proved_now": 0}
+    with pytest.raises(AssertionError, match="warm cache"):       # the trap does fire on a miss
+        rc.prepare(cases, prove=True, use_cache=False)
+
+
+_KEY_SCRIPT = ("from verify.catalogue import get_case\n"
+               "from verify.smt import report_columns as rc\n"
+               "c = get_case('bin_majority')\n"
+               "print(rc._report_key(c.build_program(), c.spec), rc.fingerprint(c.build_program(), c.spec))\n")
+
+
+def test_report_keys_are_the_same_in_every_process_and_follow_the_content():
+    """A sequence specification holds functions; its key renders them by module, name and closure (and hashes
+    their source), never by address, so another process computes the same key (it did not: a cache that never
+    hit). A different program, or a closure with a different value, gives another key."""
+    import dataclasses
+    import subprocess
+    import sys
+
+    from cases.copy import make_unique_copy
+    from verify.catalogue import get_case
+    from verify.crasp.parser import parse_program
+    case = get_case("bin_majority")
+    here = f"{rc._report_key(case.build_program(), case.spec)} {rc.fingerprint(case.build_program(), case.spec)}"
+    there = subprocess.run([sys.executable, "-c", _KEY_SCRIPT], capture_output=True, text=True, timeout=120,
+                           check=True).stdout.strip()
+    assert here == there and " at 0x" not in json.dumps(rc._canon(case.spec))
+    t1 = get_case("tomita1")
+    other = dataclasses.replace(t1, program=lambda: parse_program('alphabet "0" "1"\naccept = #["1"] == 0', "w"))
+    assert rc._report_key(t1.build_program(), t1.spec) != rc._report_key(other.build_program(), t1.spec)
+    from verify.content_hash import content_key
+    assert content_key(make_unique_copy(4)) != content_key(make_unique_copy(5))
+    assert content_key(make_unique_copy(4)) == content_key(make_unique_copy(4))
+
+    def adder(n):
+        return lambda x: x + n
+    assert content_key(adder(1)) != content_key(adder(2)) and content_key(adder(1)) == content_key(adder(1))
+
+
+def test_checks_and_columns_are_kept_by_content(cache, monkeypatch):
+    """`verify report` keeps its checks and the later stages' columns in the same cache: a second build reads
+    them (no check runs, no miss) and gives the same rows; --no-cache (use_cache False) writes nothing."""
+    import verify.report as report
+    from verify import report_memo
+    from verify.catalogue import get_case
+    from verify.verdict import Verdict
+    monkeypatch.setattr(report, "all_cases", lambda: [get_case(n) for n in ("tomita4", "parity", "repeat_copy")])
+    monkeypatch.setattr(rc, "_prepared", {})
+    settings = report.ReportSettings(budget=256, samples=20, use_cache=True)
+    first = report.build_rows(settings)
+    assert report_memo.LAST_STATS["hits"] == 0 and report_memo.LAST_STATS["misses"] > 0
+    stored = json.loads(cache.read_text())
+    assert sum(1 for e in stored.values() if e["status"] == report_memo.STATUS) == report_memo.LAST_STATS["misses"]
+    calls = []
+    real = report.check_case
+    monkeypatch.setattr(report, "check_case", lambda *a, **k: calls.append(a) or real(*a, **k))
+    second = report.build_rows(settings)
+    assert second == first and calls == [] and report_memo.LAST_STATS["misses"] == 0
+    changed = report.build_rows(dataclasses_replace(settings, seed=1))      # other settings: checked again
+    assert len(calls) == 1 and changed[0]["check"]["evidence"]["seed"] == 1
+    cache.unlink()
+    report.build_rows(dataclasses_replace(settings, use_cache=False))
+    assert not cache.exists()
+    v = Verdict.from_dict(first[0]["check"])                               # a cached check is a Verdict again
+    assert v.as_dict() == first[0]["check"] and v.ok
+
+
+def dataclasses_replace(obj, **changes):
+    import dataclasses
+    return dataclasses.replace(obj, **changes)
+
+
+def test_editing_a_module_changes_the_keys_of_what_reads_it_and_only_those(monkeypatch):
+    """The keys hash the source of the modules a result's functions live in and of everything they import
+    (a lazy import inside a function included): an edit to cases/tomita.py moves the tomita cases' keys and
+    not dyck1's; an edit to the prover (its own modules, PROVER_SOURCES) moves every proof key."""
+    from verify import content_hash
+    from verify.catalogue import get_case
+    t4, dyck = get_case("tomita4"), get_case("dyck1")
+    before = {c.name: content_hash.content_key(c, code=("verify.checking",)) for c in (t4, dyck)}
+    proof_before = rc._report_key(dyck.build_program(), dyck.spec)
+    real = content_hash._file_digest
+
+    def edited(*names):
+        files = {content_hash.module_file(n) for n in names}
+        return lambda path: "edited" if path in files else real(path)
+    monkeypatch.setattr(content_hash, "_file_digest", edited("cases.tomita"))
+    after = {c.name: content_hash.content_key(c, code=("verify.checking",)) for c in (t4, dyck)}
+    assert after["tomita4"] != before["tomita4"] and after["dyck1"] == before["dyck1"]
+    assert rc._report_key(dyck.build_program(), dyck.spec) == proof_before
+    monkeypatch.setattr(content_hash, "_file_digest", edited("verify.inputs"))       # not the prover's semantics
+    assert rc._report_key(dyck.build_program(), dyck.spec) == proof_before
+    monkeypatch.setattr(content_hash, "_file_digest", edited("verify.smt.refute"))   # the prover itself
+    assert rc._report_key(dyck.build_program(), dyck.spec) != proof_before
+    # lazy imports count: the Limit Transformer column imports these inside its function only
+    closure = content_hash.module_closure("verify.limit.report_columns")
+    assert {"verify.limit.agreement", "verify.limit.compiler", "verify.problems"} <= closure

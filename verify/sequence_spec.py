@@ -34,6 +34,9 @@ from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 INT, BOOL = "int", "bool"
+# the frame's phases (verify/smt/sequence.py): before <bos>, reading the input, reading a right answer, outside
+START, INPUT, ANSWER, OUTSIDE = 0, 1, 2, 3
+PAIR_WORDS = 400          # up to this many pairs of input symbols, sample words repeat every pair
 
 
 class Ops:
@@ -83,28 +86,64 @@ class NumpyOps(Ops):
 
 
 class Z3Ops(Ops):
+    """Z3 terms, with constants kept as Python values (a Boolean, an integer) and folded away: a step over
+    a concrete symbol (the proofs check the last transition once per symbol) then builds only what
+    depends on the state, which over a large vocabulary is most of the work. Results may therefore be
+    Python constants; verify/smt/sequence.py turns those into Z3 terms."""
+
     def __init__(self):
         import z3
         self.z3 = z3
 
+    @staticmethod
+    def _known(x):
+        """True / False for a constant Boolean, else None."""
+        return bool(x) if isinstance(x, (bool, np.bool_)) else None
+
     def ite(self, c, a, b):
+        k = self._known(c)
+        if k is not None:
+            return a if k else b
         return self.z3.If(c, a, b)
 
     def and_(self, *xs):
-        return self.z3.And(*xs) if xs else self.z3.BoolVal(True)
+        rest = []
+        for x in xs:
+            k = self._known(x)
+            if k is False:
+                return False
+            if k is None:
+                rest.append(x)
+        return self.z3.And(*rest) if len(rest) > 1 else (rest[0] if rest else True)
 
     def or_(self, *xs):
-        return self.z3.Or(*xs) if xs else self.z3.BoolVal(False)
+        rest = []
+        for x in xs:
+            k = self._known(x)
+            if k is True:
+                return True
+            if k is None:
+                rest.append(x)
+        return self.z3.Or(*rest) if len(rest) > 1 else (rest[0] if rest else False)
 
     def not_(self, x):
-        return self.z3.Not(x)
+        k = self._known(x)
+        return (not k) if k is not None else self.z3.Not(x)
 
     def const(self, v):
-        return self.z3.BoolVal(v) if isinstance(v, bool) else self.z3.IntVal(v)
+        return v
 
     def sum(self, xs):
-        xs = list(xs)
-        return self.z3.Sum(xs) if len(xs) > 1 else (xs[0] if xs else self.z3.IntVal(0))
+        known, terms = 0, []
+        for x in xs:
+            if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+                known += int(x)
+            else:
+                terms.append(x)
+        if not terms:
+            return known
+        out = self.z3.Sum(terms) if len(terms) > 1 else terms[0]
+        return out + known if known else out
 
 
 class Symbol:
@@ -156,6 +195,11 @@ class SequenceSpec:
     # samples for invariant inference: (rng, batch, n) -> input token tuples, and the lengths to draw
     sampler: Optional[Callable[[np.random.Generator, int, int], object]] = None
     sample_lengths: Tuple[int, ...] = ()
+    # guessed invariants of this machine alone, (text, formula(o, st)), meant to hold after every prefix
+    # (e.g. d_t <= n; `st` also holds the frame's `phase`, one of START..OUTSIDE, and `sep_seen`): offered
+    # to invariant inference as candidates, kept only if true on every sampled state and then proved
+    # inductive by Houdini with the rest (never assumed)
+    invariants: Tuple[Tuple[str, Callable[[Ops, State], object]], ...] = ()
 
     @property
     def keys(self) -> Tuple[str, ...]:
@@ -197,4 +241,47 @@ class SequenceSpec:
                     continue
                 full = (self.bos, *x, self.sep, *self.answer(x), self.eos)
                 groups.setdefault(len(full), []).append([index[t] for t in full])
+        for row in [r for rows in groups.values() for r in rows]:
+            for bad in _perturbed(rng, row, len(self.alphabet)):
+                groups.setdefault(len(bad), []).append(bad)
+        for word in self._off_frame(rng, index, batch):
+            groups.setdefault(len(word), []).append(word)
         return [np.array(rows, dtype=np.int64) for _, rows in sorted(groups.items())]
+
+    def _off_frame(self, rng: np.random.Generator, index: Mapping[str, int], batch: int):
+        """Words outside the task's domain, so that guesses that only its own words satisfy are refuted
+        by a sample rather than one Houdini round each: inputs with repeated symbols and any answer, and,
+        for every symbol s, s three times in the input, after the separator and before <bos>, and once before a
+        second <bos> (a bound
+        such as 'c_s <= 2' survives otherwise, one per symbol, over a large vocabulary); over a small
+        vocabulary, every pair of input symbols three times as well (the same for counts per bigram)."""
+        n_in, n_all = len(self.input_alphabet), len(self.alphabet)
+        inputs = [index[t] for t in self.input_alphabet]
+        bos, sep = index[self.bos], index[self.sep]
+        for n in self.sample_lengths:
+            for _ in range(max(1, batch // 4)):
+                x = [inputs[j] for j in rng.integers(0, n_in, size=n)]
+                tail = [int(j) for j in rng.integers(0, n_all, size=int(rng.integers(0, n + 2)))]
+                yield [bos, *x, sep, *tail]
+        for s in range(n_all):
+            other = [int(j) for j in rng.integers(0, n_all, size=3)]
+            some = [inputs[j] for j in rng.integers(0, n_in, size=2)]
+            yield [bos, s, s, s, sep, s, s, s]
+            yield [s, s, s, bos, s, sep, *other]
+            yield [bos, *some, s, s, s, sep, *other]
+            yield [bos, *some, s, bos, s]
+        if n_in * n_in <= PAIR_WORDS:   # a small vocabulary: every bigram three times, too
+            for a in inputs:
+                for c in inputs:
+                    yield [bos, a, c, a, c, a, c, sep, a, c, a, c]
+                    yield [a, c, a, c, a, c, bos, a, c, sep]
+
+
+def _perturbed(rng: np.random.Generator, row, k: int):
+    """Two words off the task's frame from one teacher-forced word: one symbol replaced, and one random
+    symbol inserted (the prefixes up to there are the task's own; after it, a wrong answer, a repeated
+    input symbol, a second separator... reach the states a proof must also cover)."""
+    i, j = int(rng.integers(1, len(row))), int(rng.integers(1, len(row) + 1))
+    changed = list(row)
+    changed[i] = int(rng.integers(0, k))
+    return [changed, [*row[:j], int(rng.integers(0, k)), *row[j:]]]

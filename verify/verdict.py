@@ -41,6 +41,12 @@ class Counterexample:
         return {"input": list(self.input), "position": self.position,
                 "expected": _plain(self.expected), "got": _plain(self.got), "detail": self.detail}
 
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Counterexample":
+        """The inverse of as_dict (values as JSON gave them: lists for tuples)."""
+        return cls(tuple(data["input"]), data.get("position"), data.get("expected"), data.get("got"),
+                   data.get("detail", ""))
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -71,6 +77,15 @@ class Verdict:
         return {"status": self.status, "claim": self.claim, "method": self.method, "scope": self.scope,
                 "counterexample": self.counterexample.as_dict() if self.counterexample else None,
                 "reason": self.reason, "evidence": {k: _plain(v) for k, v in self.evidence.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Verdict":
+        """The inverse of as_dict: `Verdict.from_dict(v.as_dict()).as_dict() == v.as_dict()` (a cached
+        verdict, verify/report_memo.py)."""
+        ce = data.get("counterexample")
+        return cls(data["status"], data["claim"], data["method"], data["scope"],
+                   Counterexample.from_dict(ce) if ce else None, data.get("reason", ""),
+                   dict(data.get("evidence") or {}))
 
 
 @dataclass(frozen=True)

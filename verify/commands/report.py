@@ -23,18 +23,20 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         no_extra: bool = typer.Option(False, "--no-extra", help="skip the columns added by later stages"),
         trained: Optional[str] = typer.Option(None, help="a results JSON from `bench/reproduce.py` to add"),
-        prove: bool = typer.Option(False, "--prove", help="fill the z3 column: prove every case for all lengths "
-                                   "(fixed solver work per proof, in parallel over the cores; otherwise the "
-                                   "column says 'not run')"),
-        no_cache: bool = typer.Option(False, "--no-cache", help="with --prove: neither read nor write the proof "
-                                      "cache (~/.cache/lengthgen-verify/smt.json)"),
+        prove: bool = typer.Option(True, "--prove/--no-prove", help="prove every ✓ for all lengths (the default: "
+                                   "Z3 k-induction with fixed solver work per proof, in parallel over the cores, "
+                                   "cached by content so a warm run proves only what changed); --no-prove leaves "
+                                   "the ✓ verdicts checked up to a length. --prove is kept for scripts (a no-op)"),
+        no_cache: bool = typer.Option(False, "--no-cache", help="neither read nor write the cache of proofs, checks "
+                                      "and columns (~/.cache/lengthgen-verify/smt.json)"),
     ) -> None:
-        """Every task: its program, fragment, checked verdicts with APE and NoPE, the paper's labels and accuracies."""
+        """Every task: its program, fragment, verdicts with APE and NoPE (proved for all lengths, certified, checked
+        up to a length with why no proof closed, or undecided with why), the paper's labels and accuracies."""
 
         from verify.catalogue import all_cases
         from verify.limits import (MAX_BUDGET, refuse_if_too_big, require_range, require_seed,
                                    worst_exhaustive_bytes)
-        from verify.report import ReportSettings, build_rows, render
+        from verify.report import ReportSettings, build_rows, render, validate
         # checked before the catalogue is run: a typo must not cost the whole report's time
         require_range("--budget", budget, 0, MAX_BUDGET, "exhaustive inputs are enumerated in memory")
         refuse_if_too_big("--budget", worst_exhaustive_bytes(budget), f"lower --budget (now {budget:,} inputs)",
@@ -50,11 +52,14 @@ def register(app: typer.Typer) -> None:
             from verify.trained import read_results
             read_results(trained)   # checked before the catalogue is run
         settings = ReportSettings(budget=budget, samples=samples, sample_max_len=sample_max_len, seed=seed,
-                                  extra_columns=not no_extra)
+                                  extra_columns=not no_extra, use_cache=not no_cache)
+        validate(settings)   # what a check would refuse is refused before the proofs run
         out = console()
         if not no_extra:  # the z3 column: a function of the flags, never of an earlier run's cache
             from verify.smt.report_columns import prepare
-            prepare(all_cases(), prove=prove, use_cache=not no_cache)
+            with progress_bar(on=out, quiet=json) as bar:
+                task = bar.add_task("proofs", total=len(all_cases()) if prove else 0)
+                prepare(all_cases(), prove=prove, use_cache=not no_cache, progress=lambda name: bar.advance(task))
         with progress_bar(on=out, quiet=json) as bar:
             task = bar.add_task("report", total=len(all_cases()))
             rows = build_rows(settings, progress=lambda: bar.advance(task))
@@ -72,6 +77,10 @@ def register(app: typer.Typer) -> None:
             if wide:
                 out.width = max(out.width, 170)
             render(rows, out, wide=wide)
+            if not no_extra and prove:
+                from verify.smt.report_columns import LAST_PREPARE
+                out.print(f"proofs: {LAST_PREPARE.get('proved_now', 0)} run now, {LAST_PREPARE.get('from_cache', 0)} "
+                          f"from the cache" + ("" if not no_cache else " (--no-cache)"))
             if html is not None:
                 out.print(f"wrote {html}")
         if any(r["check"] and r["check"]["status"] == "refuted" for r in rows):

@@ -2,25 +2,34 @@
 invariants inferred from traces and kept only if Z3 proves them inductive (Houdini).
 
 Plain k-induction fails on counter programs: states no input reaches (open = 3, #( = 5) satisfy
-the property for any k and then break it. So, before induction:
+the property for any k and then break it. So:
 
+0. a first bounded check from the initial state (a slice of its work budget: the shortest
+   counterexample of a wrong program, cheaply; a machine whose lengths are costly goes on to the
+   proof sooner);
 1. run the product concretely on sampled words (interpreter + the specification's own code) and
    collect every reached state;
 2. propose candidate invariants from those states — affine equalities among the integer
    components (the rational nullspace of the sampled states), lower/upper bounds, bounds on
    pairwise differences, the set of finite parts (phase, automaton state, Booleans) seen — both
    globally and split by the value of each finite component and of the whole finite part — and
-   one disjunction: the (finite part, sign of every integer component) combinations seen;
+   one disjunction: the (finite part, sign of every integer component) combinations seen; plus the
+   specification's own guesses, if it offers some (`hints`: a sequence task's);
 3. Houdini: drop candidates false at the initial state; then repeatedly ask Z3 for a transition
    from a state satisfying all remaining candidates to one violating some, and drop those it
    violates, until the set is inductive (what remains is proved to hold in every reachable state);
-4. k-induction for k = 1..max_k with the invariant assumed along the path, on top of a bounded
-   check from the initial state that covers the base case.
+   over many candidates, first by families (a violated bound drops its siblings; exact Houdini
+   decides when that invariant proves nothing);
+4. k-induction for k = 0..max_k with the invariant assumed along the path (k = 0: the invariant
+   alone rules out a disagreement; k >= 1 on top of a bounded check that covers the base case),
+   the last transition checked once per symbol;
+5. without a proof, the rest of the bounded check and a deeper search for a counterexample.
 
 Every candidate is only a guess until step 3 proves it; the printed invariant is the proved one.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -44,6 +53,20 @@ class Candidate:
     holds: Callable[[Dict[str, object]], object]
     text: str
     check: Callable[[Dict[str, object]], bool] = lambda values: True
+    guard: Tuple[Tuple[str, int], ...] = ()   # `guard implies body`: (state variable, value) pairs ...
+    body: str = ""                            # ... and the body's text, where the factory knows them
+
+
+def prune(invariant: List[Candidate]) -> List[Candidate]:
+    """The invariant less every `G implies B` for which `G' implies B` is also in it with G' a part of G
+    (no guard at all included): the same conjunction, so just as inductive, and shorter to prove with and
+    to print."""
+    guards: Dict[str, List[frozenset]] = {}
+    for c in invariant:
+        if c.body:
+            guards.setdefault(c.body, []).append(frozenset(c.guard))
+    return [c for c in invariant
+            if not (c.body and c.guard and any(g < frozenset(c.guard) for g in guards[c.body]))]
 
 
 @dataclass
@@ -55,6 +78,9 @@ class InductionSettings:
     max_k: int = 3                 # k-induction depth
     bound: int = 16                # bounded check from the initial state (covers the base case)
     bound_work: Optional[int] = 40_000_000   # ... with this much work; k is capped at the length it reaches
+    base_work: Optional[int] = 4_000_000     # the first slice of it, spent before the proof (a machine whose
+    # lengths are costly, a sequence task over a large vocabulary, goes on to the proof sooner); the base case
+    # of k >= 1 and the rest of the bound get the whole bound_work, when needed
     bound_s: Optional[float] = None
     sample_words: int = 300        # words per sampler
     sample_len: int = 32           # their length (every prefix is a sample)
@@ -199,10 +225,41 @@ def modular_nullspace(M: np.ndarray, p: int = PRIME) -> List[List[Fraction]]:
 def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
     """Integer (coefficients, constant) with coefficients·x == constant on every row of X:
     the rational nullspace of [X | 1] (from its Gram matrix, which has the same nullspace), scaled to
-    coprime integers and re-checked exactly on every row."""
+    coprime integers and re-checked exactly on every row.
+
+    Many rows (tens of thousands of sampled states): the nullspace of a spread subset of rows first,
+    which contains the whole one; rows that break one of its equalities join the subset until none
+    does — then the two nullspaces are equal, and so is the basis (the one with the identity on the
+    free columns, unique), at a fraction of the Gram matrix's cost."""
     if X.shape[1] == 0 or X.shape[0] == 0:
         return []
     Y = np.concatenate([X, np.ones((X.shape[0], 1), dtype=np.int64)], axis=1)   # repeated rows change nothing
+    most = SUBSET_ROWS + 4 * Y.shape[1]
+    idx = None if Y.shape[0] <= most else _spread(np.arange(Y.shape[0]), most)
+    while True:
+        found = _nullspace_equalities(Y if idx is None else Y[idx])
+        if idx is None:
+            break
+        broken = _broken_rows(Y[:, :-1], found)
+        if not broken.any():
+            break
+        idx = np.union1d(idx, _spread(np.flatnonzero(broken), most))
+        if len(idx) >= Y.shape[0] // 2:
+            idx = None
+    return [eq for eq, ok in zip(found, _hold_on_every_row(Y[:, :-1], found)) if ok]  # exact re-check
+
+
+SUBSET_ROWS = 1500
+
+
+def _spread(rows: np.ndarray, most: int) -> np.ndarray:
+    """At most `most` of the rows, evenly spaced (deterministic)."""
+    if len(rows) <= most:
+        return rows
+    return rows[np.unique(np.linspace(0, len(rows) - 1, most).astype(np.int64))]
+
+
+def _nullspace_equalities(Y: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
     if int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 53:
         F = Y.astype(np.float64)   # every partial sum is an integer below 2^53: exact, and BLAS-fast
         gram = F.T.dot(F).astype(np.int64)
@@ -211,7 +268,6 @@ def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
     else:
         Y = Y.astype(object)  # Python integers: no overflow
         gram = Y.T.dot(Y)
-    out = []
     # exact fractions for small systems; past EXACT_COLUMNS components (a sequence task over a vocabulary),
     # modulo a prime: fractions cost cubically many big-number operations there
     basis = (rational_nullspace([[int(x) for x in row] for row in gram.tolist()]) if gram.shape[0] <= EXACT_COLUMNS
@@ -232,7 +288,22 @@ def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
         if first < 0:
             ints = [-x for x in ints]
         found.append((tuple(ints[:-1]), -ints[-1]))
-    return [eq for eq, ok in zip(found, _hold_on_every_row(Y[:, :-1], found)) if ok]  # exact re-check
+    return found
+
+
+def _broken_rows(Y: np.ndarray, equalities: Sequence[Tuple[Tuple[int, ...], int]]) -> np.ndarray:
+    """Rows where some equality fails (exact: float64 where every partial sum is an integer below 2^53)."""
+    out = np.zeros(Y.shape[0], dtype=bool)
+    if not equalities:
+        return out
+    big = int(np.abs(Y).max()) if Y.size else 0
+    if Y.dtype != object and all(big * sum(abs(int(x)) for x in c) + abs(k) < 2 ** 53 for c, k in equalities):
+        C = np.array([c for c, _ in equalities], dtype=np.float64).T
+        K = np.array([k for _, k in equalities], dtype=np.float64)
+        return (Y.astype(np.float64).dot(C) != K).any(axis=1)
+    for c, k in equalities:
+        out |= Y.astype(object).dot(np.array(c, dtype=object)) != k
+    return out
 
 
 def _hold_on_every_row(Y: np.ndarray, equalities: Sequence[Tuple[Tuple[int, ...], int]]) -> List[bool]:
@@ -303,10 +374,10 @@ class CandidateFactory:
     def cond_check(values, assignment) -> bool:
         return all(int(values[v.name]) == int(val) for v, val in assignment)
 
-    def add(self, holds, text, check):
+    def add(self, holds, text, check, guard=(), body=""):
         if text not in self.seen:
             self.seen.add(text)
-            self.out.append(Candidate(holds, text, check))
+            self.out.append(Candidate(holds, text, check, guard, body))
 
     def linear_text(self, coeffs, const) -> str:
         terms = [(c, self.name(v)) for c, v in zip(coeffs, self.numeric) if c]
@@ -336,6 +407,7 @@ class CandidateFactory:
         guard = (lambda S: self.cond_term(S, a)) if a else None
         ok = lambda values: not self.cond_check(values, a)
         numeric = self.numeric
+        where = tuple((v.name, int(val)) for v, val in a)
         for coeffs, const in affine_equalities(X):
             used = [(ci, v.name) for ci, v in zip(coeffs, numeric) if ci]
 
@@ -343,7 +415,8 @@ class CandidateFactory:
                 body = z3.Sum([ci * S[n] for ci, n in used]) == k
                 return z3.Implies(guard(S), body) if guard else body
             self.add(holds, prefix + self.linear_text(coeffs, const),
-                     lambda vals, used=used, k=const: ok(vals) or sum(ci * vals[n] for ci, n in used) == k)
+                     lambda vals, used=used, k=const: ok(vals) or sum(ci * vals[n] for ci, n in used) == k,
+                     where, self.linear_text(coeffs, const))
         if not bounds:
             return
         lo, hi = X.min(axis=0), X.max(axis=0)
@@ -356,7 +429,7 @@ class CandidateFactory:
                     return z3.Implies(guard(S), body) if guard else body
                 self.add(holds, f"{prefix}{self.name(v)} {op} {b}",
                          lambda vals, n=v.name, b=b, op=op: ok(vals) or
-                         (vals[n] >= b if op == ">=" else vals[n] <= b))
+                         (vals[n] >= b if op == ">=" else vals[n] <= b), where, f"{self.name(v)} {op} {b}")
 
     def build(self) -> List[Candidate]:
         self.for_rows(np.ones(self.X.shape[0], dtype=bool), ())
@@ -380,6 +453,9 @@ class CandidateFactory:
             self.finite_parts()
         if self.numeric:
             self.sign_patterns()
+        hints = getattr(self.miter.spec, "hints", None)   # the specification's own guesses (a sequence task)
+        for text, holds, check in (hints(self.states) if hints else ()):
+            self.add(holds, text, check)
         return self.out
 
     def finite_parts(self) -> None:
@@ -397,7 +473,9 @@ class CandidateFactory:
                  lambda vals: tuple(int(vals[v.name]) for v in fin) in obs_set)
         for a in range(len(fin)):
             for b in range(a + 1, len(fin)):
-                pairs = tuple(sorted({(int(x), int(y)) for x, y in np.unique(self.F[:, [a, b]], axis=0)}))
+                lo, width = int(self.F[:, b].min()), int(self.F[:, b].max() - self.F[:, b].min()) + 1
+                codes = np.unique(self.F[:, a] * width + (self.F[:, b] - lo))   # one integer per pair: fast
+                pairs = tuple(sorted((int(x) // width, int(x) % width + lo) for x in codes))
                 va, vb = fin[a], fin[b]
                 self.add(lambda S, ps=pairs, va=va, vb=vb: z3.Or([
                     self.cond_term(S, ((va, x), (vb, y))) for x, y in ps]),
@@ -405,9 +483,12 @@ class CandidateFactory:
                         f"({self.miter.value_name(va.name, x)}, {self.miter.value_name(vb.name, y)})"
                         for x, y in pairs),
                     lambda vals, ps=set(pairs), va=va, vb=vb: (int(vals[va.name]), int(vals[vb.name])) in ps)
-        if 1 < len(keys) <= self.settings.max_classes and len(fin) > 1:
+        # equalities under the whole finite part: not for a lean machine, whose classes are many and sparse
+        # next to its integer components (a sequence task: most of their equalities are chance, each costing
+        # Houdini a round), and whose proofs use the splits by one component above
+        if 1 < len(keys) <= self.settings.max_classes and len(fin) > 1 and not self.lean:
             for c, key in enumerate(keys):
-                self.for_rows(inverse == c, tuple(zip(fin, (int(x) for x in key))), bounds=not self.lean)
+                self.for_rows(inverse == c, tuple(zip(fin, (int(x) for x in key))))
 
     def sign_patterns(self) -> None:
         """Predicate abstraction: the finite part together with the sign (<0, =0, >0) of every
@@ -468,10 +549,30 @@ def _cap(seconds: Optional[float], outer: Budget) -> Optional[float]:
     return seconds if left is None else min(seconds, left)
 
 
-def houdini(miter: Miter, candidates: List[Candidate], deadline: Budget) -> Tuple[Optional[List[Candidate]], int]:
+def bound_family(c: Candidate) -> Optional[str]:
+    """For a bound on one component (`G implies x <= b`), its text with the names of symbols, the
+    values in its guard and the numbers in its names abstracted (`c_12`, `#["12"]`, `prev = 3`), the
+    bound b kept: over a vocabulary, the guesses of one family usually stand or fall together. None
+    for any other candidate."""
+    m = _BOUND.match(c.text)
+    if m is None:
+        return None
+    head, tail = c.text[:m.start(1)], c.text[m.start(1):]
+    return _NUMBERS.sub("*", head) + tail
+
+
+_BOUND = re.compile(r'^(?:.* implies )?(?!.* [-+] )[^:]* (<=|>=) -?\d+$')    # a bound on one component
+_NUMBERS = re.compile(r'"[^"]*"|\d+')
+
+
+def houdini(miter: Miter, candidates: List[Candidate], deadline: Budget,
+            speculate: bool = False) -> Tuple[Optional[List[Candidate]], int]:
     """The largest inductive subset of the candidates (None if the solver gave up) and the
     number of solver rounds. Candidates violated by a counterexample to induction are found by
-    evaluating them on the post-state's concrete values (falling back to Z3's evaluation)."""
+    evaluating them on the post-state's concrete values (falling back to Z3's evaluation).
+    With `speculate`, a violated bound takes its whole `bound_family` with it: fewer rounds over a
+    large vocabulary, and still an inductive subset (what is left is proved so), only perhaps
+    not the largest — the caller retries without it when the proof does not close."""
     init = miter.init_values()
     init_terms = _init_terms(miter)
     # both evaluations must agree that a candidate holds initially (belt and braces: the Python
@@ -509,6 +610,9 @@ def houdini(miter: Miter, candidates: List[Candidate], deadline: Budget) -> Tupl
         keep = [j for j in active if alive[j].check(values)]
         if len(keep) == len(active):  # concrete evaluation disagrees with Z3: trust Z3's
             keep = [j for j in active if z3.is_true(model.eval(post[j], model_completion=True))]
+        if speculate:
+            gone = {bound_family(alive[j]) for j in set(active) - set(keep)} - {None}
+            keep = [j for j in keep if bound_family(alive[j]) not in gone]
         solver.pop()
         if len(keep) == len(active):  # pragma: no cover - the model must violate one
             raise AssertionError("Houdini made no progress")
@@ -520,7 +624,45 @@ def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Budg
                 want_core: bool = False):
     """Step case: from any state satisfying the invariant, k good transitions are followed by a
     good one. Returns z3.unsat (proved), z3.sat (not inductive at this k) or z3.unknown; with
-    want_core, also the indices of the invariants the proof used (an unsat core)."""
+    want_core, also the indices of the invariants the proof used (an unsat core).
+
+    The last transition is checked once per symbol (a concrete symbol, in a fresh solver): the
+    cases together are the whole claim, and each is far easier for Z3 than one query over a
+    symbolic symbol — the program's and the specification's terms for the symbol read collapse,
+    which over a large vocabulary (a sequence task) is the difference between milliseconds and
+    no answer at all."""
+    if want_core:
+        return _k_induction_core(miter, invariant, k, deadline)
+    S, domain = _symbolic(miter, "k0")
+    path = [*domain, *[c.holds(S) for c in invariant]]
+    for j in range(k):
+        a = z3.Int(f"a@k{j}")
+        path.extend(miter.symbol_domain(a))
+        bad, _, _, nxt = miter.step(S, a)
+        S2, domain2 = _symbolic(miter, f"k{j + 1}")
+        path += [z3.Not(bad), *domain2, *[S2[name] == term for name, term in nxt.items()],
+                 *[c.holds(S2) for c in invariant]]
+        S = S2
+    last = z3.Int(f"a@k{k}")
+    bad = miter.step(S, last)[0]        # built once; each case substitutes its symbol (the solver folds it)
+    whole = z3.And(path) if path else z3.BoolVal(True)     # one assertion per case, not thousands
+    outcome = z3.unsat
+    for symbol in range(len(miter.alphabet)):
+        solver = z3.Solver()
+        solver.add(whole, z3.substitute(bad, (last, z3.IntVal(symbol))))
+        result = deadline.check(solver)
+        if result == z3.sat:
+            return z3.sat
+        if result == z3.unknown:
+            outcome = z3.unknown
+            if deadline.over():
+                break
+    return outcome
+
+
+def _k_induction_core(miter: Miter, invariant: List[Candidate], k: int, deadline: Budget):
+    """k_induction in one query over a symbolic last symbol, with one assumption literal per
+    invariant: (result, the indices in the unsat core or None)."""
     solver = z3.Solver()
     flags = [z3.Bool(f"use{j}") for j in range(len(invariant))]
     S, domain = _symbolic(miter, "k0")
@@ -539,8 +681,6 @@ def k_induction(miter: Miter, invariant: List[Candidate], k: int, deadline: Budg
             S = S2
     solver.add(bad)
     result = deadline.check(solver, *flags)
-    if not want_core:
-        return result
     core = None
     if result == z3.unsat:
         names = {x.decl().name() for x in solver.unsat_core()}
@@ -678,70 +818,124 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
     say = log or (lambda s: None)
     claim = miter.describe_claim()
     say(f"bounded check up to length {settings.bound}")
-    bounded = refute(miter, max(1, settings.bound), timeout_s=_cap(settings.bound_s, outer),
-                     work=settings.bound_work)
+    # first slice: the base case (every word up to max_k) and, where lengths are cheap, the whole bound
+    first_work = settings.bound_work if settings.base_work is None else (
+        settings.base_work if settings.bound_work is None else min(settings.base_work, settings.bound_work))
+    bounded = refute(miter, max(1, settings.bound), timeout_s=_cap(settings.bound_s, outer), work=first_work)
     if bounded.status == REFUTED:
         return bounded  # the shortest counterexample, replayed
-    # the base case of k-induction needs every word of length <= k; a longer bounded check is a
-    # bonus that stops at its work budget
-    bound = bounded.evidence.get("max_len", bounded.evidence.get("checked_up_to", 0))
+    bound = _reached(bounded, 0)
     tried = f"bounded check to length {bound}"
-    if bounded.status != HOLDS:
-        tried += f" ({bounded.reason.split(': ', 1)[-1]})"
-    max_k = min(settings.max_k, bound)
-    if max_k < 1:
-        return bounded
+    if bounded.status != HOLDS or bound < settings.bound:
+        stop = bounded.reason.split(": ", 1)[-1] if bounded.status != HOLDS else \
+            "the rest of the bound was left for after the proof"
+        tried += f" ({stop})"
     say("sampling states")
     states = sampled_states(miter, _words(miter, settings, extra_words))
     candidates = CandidateFactory(miter, states, settings).build()
-    say(f"Houdini over {len(candidates)} candidates")
     budget = Budget(settings.work, outer.left_seconds())
-    invariant, rounds = houdini(miter, candidates, budget)
     tried += (f"; {len(candidates)} candidate invariants from "
               f"{len(states[miter.vars[0].name]) if miter.vars else 0} sampled states")
-    if invariant is None:
-        return _unknown(claim, bound, tried + f"; Houdini stopped after {rounds} rounds: {budget.describe_stop()}",
-                        started, budget)
-    tried += f"; Houdini kept {len(invariant)} after {rounds} rounds"
-    for k in range(1, max_k + 1):
-        if budget.over():
-            return _unknown(claim, bound, tried + f"; k-induction not finished at k={k}: {budget.describe_stop()}",
-                            started, budget)
-        say(f"{k}-induction")
-        result = k_induction(miter, invariant, k, budget)
-        if result == z3.unsat:
-            full = len(invariant)
-            if settings.minimize_s != 0 and settings.minimize_work != 0:
-                say("minimizing the invariant")
-                invariant = minimize(miter, invariant, k, Budget(settings.minimize_work,
-                                                                 _cap(settings.minimize_s, outer)))
-            return Verdict(
-                HOLDS, claim,
-                f"{k}-induction with Z3 over the program × specification product, strengthened by "
-                f"an invariant inferred from traces and proved inductive (Houdini kept {full} of "
-                f"{len(candidates)} candidates" + (f"; the {len(invariant)} printed were re-proved after "
-                                                   "minimization" if len(invariant) < full else "") + "); "
-                f"base case by bounded model checking to length {bound}",
-                f"every word of every length >= 1 over {{{', '.join(miter.alphabet)}}}",
-                evidence={"k": k, "invariant": [c.text for c in invariant], "base_checked_up_to": bound,
-                          "candidates": len(candidates), "houdini_rounds": rounds, "work": budget.used,
-                          "seconds": round(time.monotonic() - started, 3)})
-        if result == z3.unknown:
-            return _unknown(claim, bound, tried + f"; {k}-induction: {budget.describe_stop()}", started, budget)
-    tried += (f"; k-induction failed for k = 1..{max_k} (a state satisfying the invariant leads to a "
-              "disagreement: the invariant is too weak, or the claim is false beyond the bound)")
-    # no proof: search deeper for a counterexample, with its own work budget
-    if settings.deep_bound > bound and not outer.over():
+    # over many candidates (a sequence task over a vocabulary), Houdini first drops whole families at a
+    # time; when that invariant does not prove the claim, exact Houdini decides
+    tries = (True, False) if len(candidates) > SPECULATE_OVER else (False,)
+    for speculate in tries:
+        say(f"Houdini over {len(candidates)} candidates" + (" (by families)" if speculate else ""))
+        invariant, rounds = houdini(miter, candidates, budget, speculate=speculate)
+        what = "Houdini by families" if speculate else "Houdini"
+        if invariant is None:
+            tried += f"; {what} stopped after {rounds} rounds: {budget.describe_stop()}"
+            return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say)
+        tried += f"; {what} kept {len(invariant)} after {rounds} rounds"
+        invariant = prune(invariant)
+        for k in range(0, settings.max_k + 1):
+            if k > bound:   # k-induction's base case: every word up to length k, with the whole bounded budget
+                say(f"bounded check up to length {k}")
+                base = refute(miter, k, timeout_s=_cap(settings.bound_s, outer), work=settings.bound_work)
+                if base.status == REFUTED:
+                    return base
+                if _reached(base, 0) < k:
+                    tried += f"; no base case for {k}-induction ({base.reason.split(': ', 1)[-1]})"
+                    break
+                bound = k
+            if budget.over():
+                tried += f"; k-induction not finished at k={k}: {budget.describe_stop()}"
+                return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say)
+            say(f"{k}-induction")
+            result = k_induction(miter, invariant, k, budget)
+            if result == z3.unsat:
+                return _proved(miter, settings, outer, claim, invariant, k, bound, len(candidates), rounds,
+                               budget, started, say)
+            if result == z3.unknown:
+                tried += f"; {k}-induction: {budget.describe_stop()}"
+                return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say)
+        tried += f"; k-induction failed for k = 0..{min(k, bound)}"
+    tried += (" (a state satisfying the invariant leads to a disagreement: the invariant is too weak, or the "
+              "claim is false beyond the bound)")
+    return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say, deep=True)
+
+
+SPECULATE_OVER = 400     # candidates past which Houdini first drops by families
+MINIMIZE_MAX = 300       # conjuncts past which the invariant is printed as proved, not minimized
+
+
+def _proved(miter, settings: InductionSettings, outer: Budget, claim: str, invariant: List[Candidate], k: int,
+            bound: int, candidates: int, rounds: int, budget: Budget, started: float, say) -> Verdict:
+    full = len(invariant)
+    whole = ""
+    if settings.minimize_s != 0 and settings.minimize_work != 0:
+        if full <= MINIMIZE_MAX:
+            say("minimizing the invariant")
+            invariant = minimize(miter, invariant, k, Budget(settings.minimize_work,
+                                                             _cap(settings.minimize_s, outer)))
+        else:   # each trial is a proof over thousands of conjuncts: the budget would buy a handful
+            whole = f"; printed whole, not minimized: over {MINIMIZE_MAX} conjuncts"
+    return Verdict(
+        HOLDS, claim,
+        f"{k}-induction with Z3 over the program × specification product, strengthened by "
+        f"an invariant inferred from traces and proved inductive (Houdini kept {full} of "
+        f"{candidates} candidates" + (f"; the {len(invariant)} printed were re-proved after "
+                                      "minimization" if len(invariant) < full else "") + whole + "); "
+        + (f"base case by bounded model checking to length {bound}" if k else
+           "0-induction: the invariant alone rules out a disagreement at every position (no base "
+           f"case beyond it; bounded model checking reached length {bound})"),
+        f"every word of every length >= 1 over {{{', '.join(miter.alphabet)}}}",
+        evidence={"k": k, "invariant": [c.text for c in invariant], "base_checked_up_to": bound,
+                  "candidates": candidates, "houdini_rounds": rounds, "work": budget.used,
+                  "seconds": round(time.monotonic() - started, 3)})
+
+
+def _reached(v: Verdict, default: int) -> int:
+    return v.evidence.get("max_len", v.evidence.get("checked_up_to", default))
+
+
+def _no_proof(miter, settings: InductionSettings, outer: Budget, claim: str, bound: int, tried: str,
+              started: float, budget: Budget, say, deep: bool = False) -> Verdict:
+    """No proof: the rest of the bounded check (to --bound, with its whole budget) where the first slice
+    stopped short, then, after a failed k-induction (`deep`), a deeper search for a counterexample —
+    each with its own work budget, so a wrong program still gets its shortest counterexample."""
+    if bound < settings.bound and not outer.over():
+        say(f"bounded check up to length {settings.bound}")
+        rest = refute(miter, settings.bound, timeout_s=_cap(settings.bound_s, outer), work=settings.bound_work)
+        if rest.status == REFUTED:
+            return rest
+        reached = _reached(rest, bound)
+        if reached > bound:
+            tried += f"; the bounded check went on to length {reached}"
+            if rest.status != HOLDS:
+                tried += f" ({rest.reason.split(': ', 1)[-1]})"
+            bound = reached
+    if deep and settings.deep_bound > bound and not outer.over():
         say(f"searching deeper, up to length {settings.deep_bound}")
-        deep = refute(miter, settings.deep_bound, timeout_s=_cap(settings.deep_s, outer),
-                      work=settings.deep_work)  # plain: finds words faster
-        if deep.status == REFUTED:
-            return deep
-        reached = deep.evidence.get("max_len", deep.evidence.get("checked_up_to", bound))
+        found = refute(miter, settings.deep_bound, timeout_s=_cap(settings.deep_s, outer),
+                       work=settings.deep_work)  # plain: finds words faster
+        if found.status == REFUTED:
+            return found
+        reached = _reached(found, bound)
         if reached > bound:
             tried += f"; deeper bounded search to length {reached} found no counterexample"
-            if deep.status != HOLDS:
-                tried += f" ({deep.reason.split(': ', 1)[-1]})"
+            if found.status != HOLDS:
+                tried += f" ({found.reason.split(': ', 1)[-1]})"
             bound = reached
     return _unknown(claim, bound, tried, started, budget)
 

@@ -1,17 +1,21 @@
 """The `verify report` column for the Z3 backend: proved for all lengths / checked up to L / refuted.
 
 The column is a function of the inputs only (the program, the specification, the flags), never
-of the machine's load or of what an earlier run left in a cache:
-- without `--prove` every row says "not run (use --prove)";
-- with `--prove` each case is proved with REPORT_SETTINGS, whose phases are budgeted by
-  deterministic solver work (Z3 rlimit units), in parallel over the cores (`prepare`). Only a
-  result not stopped by the wall-clock safety limit is cached, keyed by the program, the
-  specification and the settings, so a cache hit shows exactly what a fresh run would;
-  `--no-cache` neither reads nor writes the cache.
+of what an earlier run left in a cache, nor of the machine's load (but for a proof the wall-clock safety
+limit cut short, whose cell says so):
+- by default each case is proved with REPORT_SETTINGS, whose phases are budgeted by deterministic
+  solver work (Z3 rlimit units), in parallel over the cores (`prepare`); with `--no-prove` every row
+  says NOT_RUN. Each result is cached (one the wall-clock safety limit cut short says so in its cell),
+  keyed by the content it rests on (`_report_key`: the program, the specification with the code of its functions,
+  the settings, the prover's own source and Z3's version; verify/content_hash.py), so a cache hit shows
+  what a fresh run would and a warm run proves only what changed; `--no-cache` neither reads nor writes
+  the cache.
 
 Cache file: $LENGTHGEN_VERIFY_CACHE or $XDG_CACHE_HOME/lengthgen-verify/smt.json (~/.cache/...).
 `verify prove` and the theorems check also record their results there (`record_case`); the
 report does not show those (their settings may differ), only entries made with its own settings.
+The report also keeps its checks and the other stages' columns there (verify/report_memo.py), under
+keys of the same kind.
 
 Safe under concurrent writers: a write is a read-modify-write under an exclusive lock
 (fcntl.flock on `smt.json.lock`), through a unique temporary file renamed over the cache, so a
@@ -24,7 +28,6 @@ bounded check only by one that reached at least as far.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -33,16 +36,24 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from verify.outputs import normal_permissions
 from verify.verdict import HOLDS, REFUTED, Verdict
 
 COLUMN = "z3"
-NOT_RUN = "not run (use --prove)"
-# the report's proofs: the default work budgets; the wall-clock limit is a safety net only
-REPORT_SETTINGS = dict(timeout_s=300.0)
-SETTINGS_TAG = "report-v1"      # part of the cache key: change it when REPORT_SETTINGS change
+NOT_RUN = "not run (--no-prove)"
+# the report's proofs: the default work budgets; the wall-clock limit is a safety net only. The report
+# shows whether a proof closed, not the invariant, so the work spent shrinking the printed invariant is
+# saved (minimize_work=0; `verify prove` still minimizes).
+REPORT_SETTINGS = dict(timeout_s=300.0, minimize_work=0)
+SETTINGS_TAG = "report-v2"      # part of the cache key (with the settings themselves and the prover's code)
+# the prover and the semantics it encodes: their source is in the key (these files alone, not everything they
+# import: an edit to, say, the input-size checks does not re-prove the catalogue)
+PROVER_SOURCES = ("verify.smt.encode", "verify.smt.induction", "verify.smt.miter", "verify.smt.refute",
+                  "verify.smt.sequence", "verify.smt.specs", "verify.sequence_spec", "verify.spec",
+                  "verify.crasp.ast", "verify.crasp.checks", "verify.crasp.interpreter", "verify.crasp.linear",
+                  "verify.crasp.values")
 
 
 def cache_path() -> Path:
@@ -54,16 +65,11 @@ def cache_path() -> Path:
 
 
 def _canon(x):
-    """A run-independent rendering (sets sorted) of programs and specs for hashing."""
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return [type(x).__name__] + [_canon(getattr(x, f.name)) for f in dataclasses.fields(x)]
-    if isinstance(x, (set, frozenset)):
-        return sorted((_canon(v) for v in x), key=repr)
-    if isinstance(x, (list, tuple)):
-        return [_canon(v) for v in x]
-    if isinstance(x, dict):
-        return sorted(([_canon(k), _canon(v)] for k, v in x.items()), key=repr)
-    return repr(x)
+    """A run-independent rendering of programs and specs for hashing: sets sorted, and a function (a
+    sequence specification's step, answer, sampler) by its module, name, defaults and closure values,
+    never by its address (verify/content_hash.py)."""
+    from verify.content_hash import canon
+    return canon(x)
 
 
 def fingerprint(program, spec, mode: str = "last") -> str:
@@ -156,31 +162,47 @@ def strength(entry: dict) -> Tuple[int, int]:
 def _write_entry(key: str, entry: dict, keep_old=lambda old: False) -> bool:
     """Under the lock: read the cache, store `entry` at `key` unless `keep_old(old entry)`, write it
     back through a unique temporary file. True when stored; a failure to write is never an error."""
+    return write_entries({key: entry}, keep_old) == 1
+
+
+def write_entries(entries: Dict[str, dict], keep_old=lambda old: False,
+                  prune: Optional[Callable[[Dict[str, dict]], None]] = None) -> int:
+    """Several entries in one read-modify-write under the lock (each unless `keep_old(its old entry)`);
+    `prune(data)` may then drop entries before the file is written. How many were stored."""
     path = cache_path()
     tmp: Optional[str] = None
     from verify.inputs import is_regular_file
+    if not entries:
+        return 0
     if is_regular_file(str(path)) is False:   # a folder, a device, a FIFO: not even a lock file beside it
         _read()                                # (says so, once)
-        return False
+        return 0
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
             data, replaceable = _read()
             if not replaceable:   # something that is not a proof cache: never overwritten
-                return False
-            old = data.get(key)
-            if old is not None and keep_old(old):
-                return False
-            data[key] = entry
+                return 0
+            stored = 0
+            for key, entry in entries.items():
+                old = data.get(key)
+                if old is not None and keep_old(old):
+                    continue
+                data[key] = entry
+                stored += 1
+            if not stored:
+                return 0
+            if prune is not None:
+                prune(data)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
             with os.fdopen(fd, "w") as f:
                 f.write(json.dumps(data, indent=1, sort_keys=True))
             normal_permissions(Path(tmp))
             os.replace(tmp, path)
             tmp = None
-        return True
+        return stored
     except OSError:
-        return False
+        return 0
     finally:
         if tmp is not None:
             try:
@@ -212,20 +234,35 @@ def record_case(case, verdict: Verdict, mode: str = "last") -> None:
 
 
 def _report_key(program, spec) -> str:
+    """The report's cache key for a proof of `program` against `spec`: their content (the spec's functions
+    by the source of their modules, with what those import), the settings, the prover's source
+    (PROVER_SOURCES) and Z3's version."""
+    import z3
+
+    from verify.content_hash import content_key
+    from verify.smt.encode import as_line
     from verify.smt.induction import InductionSettings
     settings = InductionSettings(**REPORT_SETTINGS)
     budgets = (settings.bound, settings.bound_work, settings.work, settings.deep_bound, settings.deep_work,
-               settings.max_k, settings.seed)
-    return f"{fingerprint(program, spec)}:{SETTINGS_TAG}:{budgets}"
+               settings.max_k, settings.seed, settings.sample_words, settings.sample_len, settings.max_classes,
+               settings.max_pairwise, settings.minimize_work)
+    return "report:" + content_key(as_line(program), spec, budgets, sources=PROVER_SOURCES,
+                                   extra=f"{SETTINGS_TAG}; z3 {z3.get_version_string()}")
+
+
+BY_CLOCK = " (stopped by the wall-clock safety limit)"
 
 
 def _prove_cell(program, spec) -> Tuple[str, bool]:
-    """(the cell, whether it may be cached: not stopped by the wall-clock safety limit)."""
+    """(the cell, whether it may be cached). A result the wall-clock safety limit cut short depends on the
+    machine's load; it is cached all the same, marked BY_CLOCK in its cell, so that a warm report does not
+    wait for the same proof again (minutes where the work budget does not bound a phase); a later result
+    that reaches further replaces it, and deleting the cache (or changing what the key rests on) retries it."""
     from verify.smt.induction import InductionSettings, prove
     from verify.smt.miter import Miter
     v = prove(Miter(program, spec), InductionSettings(**REPORT_SETTINGS))
     by_clock = v.evidence.get("stopped_by") == "time"
-    return cell(v) + (" (stopped by the wall-clock safety limit)" if by_clock else ""), not by_clock
+    return cell(v) + (BY_CLOCK if by_clock else ""), True
 
 
 def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
@@ -250,8 +287,10 @@ def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
 
 
 def _store(key: str, text: str) -> None:
-    """Write one report cell (a deterministic result: replacing an entry never changes it)."""
-    _write_entry(key, {"cell": text, "status": "report"})
+    """Write one report cell unless the cache holds a stronger one (a result the clock cut short can be
+    weaker than one an earlier, less loaded run reached)."""
+    entry = {"cell": text, "status": "report"}
+    _write_entry(key, entry, keep_old=lambda old: strength(old) > strength(entry))
 
 
 def _worker(name: str, use_cache: bool) -> str:
@@ -260,57 +299,79 @@ def _worker(name: str, use_cache: bool) -> str:
 
 
 _prepared: Dict[tuple, str] = {}   # (case name, prove, use_cache) -> cell, from the last prepare
+# what the last `prepare` did: cells read from the cache, proofs run now (a test hook, and the report's
+# closing line); a warm run has proved_now == 0
+LAST_PREPARE: Dict[str, int] = {}
 
 
-def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] = None) -> Dict[str, str]:
+def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] = None,
+            progress: Optional[Callable[[str], None]] = None) -> Dict[str, str]:
     """Every case's z3 cell, computed now (proofs in parallel over `workers` processes, default:
-    the cores); `columns` then returns them. Each proof runs in a fresh process with a fixed hash
+    the cores; `progress(name)` after each); `columns` then returns them. The cache is read once; only
+    the cases it does not hold are proved. Each proof runs in a fresh process with a fixed hash
     seed: Z3's work counter is deterministic for the same solver calls in a fresh process (in a
     process that already ran proofs, fresh-name counters differ and the count can move by a few
     percent), so neither the machine nor the order the pool runs them in can change a result."""
     cases = list(cases)
     cells: Dict[str, str] = {}
     todo = []
+    entries = _load() if prove and use_cache else {}
+    hits = 0
     for case in cases:
         try:
             quick = z3_cell(case, False)
             if quick != NOT_RUN or not prove:
                 cells[case.name] = quick
-            elif use_cache and _load().get(_report_key(case.build_program(), case.spec)):
-                cells[case.name] = z3_cell(case, True, True)
+                continue
+            hit = entries.get(_report_key(case.build_program(), case.spec))
+            if hit:
+                cells[case.name] = hit["cell"]
+                hits += 1
             else:
                 todo.append(case)
         except Exception as ex:  # a report row must not die on one case
             cells[case.name] = f"error: {type(ex).__name__}: {ex}"
+    if progress:
+        for name in cells:
+            progress(name)
     workers = max(1, workers or min(len(todo), os.cpu_count() or 1))
     if todo:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
-        cells.update(_in_pool(todo, use_cache, workers))
+        cells.update(_in_pool(todo, use_cache, workers, progress))
     for case in todo:
         if case.name not in cells:
             try:
                 cells[case.name] = z3_cell(case, True, use_cache)
             except Exception as ex:
                 cells[case.name] = f"error: {type(ex).__name__}: {ex}"
+            if progress:
+                progress(case.name)
     _prepared.clear()   # the cells of the last `prepare`, for `columns` asked with the same flags
     _prepared.update({(name, prove, use_cache): text for name, text in cells.items()})
+    LAST_PREPARE.clear()
+    LAST_PREPARE.update(from_cache=hits, proved_now=len(todo))
     return cells
 
 
-def _in_pool(cases, use_cache: bool, workers: int) -> Dict[str, str]:
+def _in_pool(cases, use_cache: bool, workers: int, progress: Optional[Callable[[str], None]] = None
+             ) -> Dict[str, str]:
     """Cells computed in worker processes; a case a worker cannot run (e.g. added in this process
     only) is left out, for the caller to run here."""
+    from concurrent.futures import as_completed
+
     from verify.processes import process_pool
     out: Dict[str, str] = {}
     saved = os.environ.get("PYTHONHASHSEED")
     os.environ["PYTHONHASHSEED"] = "0"  # read by each spawned interpreter at its start
     try:
         with process_pool(workers, max_tasks_per_child=1) as pool:
-            futures = {case.name: pool.submit(_worker, case.name, use_cache) for case in cases}
-            for name, future in futures.items():
+            futures = {pool.submit(_worker, case.name, use_cache): case.name for case in cases}
+            for future in as_completed(futures):
                 try:
-                    out[name] = future.result()
+                    out[futures[future]] = future.result()
                 except Exception:
-                    pass
+                    continue
+                if progress:
+                    progress(futures[future])
     except OSError:  # no processes here (a sandbox): the caller runs them in this process
         pass
     finally:

@@ -15,11 +15,10 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import z3
 
-from verify.sequence_spec import BOOL, NumpyOps, SequenceSpec, Symbol, Where, Z3Ops
+from verify.sequence_spec import ANSWER, BOOL, INPUT, OUTSIDE, START, NumpyOps, SequenceSpec, Symbol, Where, Z3Ops
 from verify.smt.encode import BOOL as SORT_BOOL, FINITE, INT as SORT_INT, StateVar
 from verify.smt.specs import SpecMachine, check_alphabet
 
-START, INPUT, ANSWER, OUTSIDE = 0, 1, 2, 3
 PHASE_NAMES = ("before <bos>", "input", "answer", "outside the task")
 PHASE_VAR, SEP_VAR = "s.phase", "s.sep_seen"
 
@@ -30,6 +29,15 @@ def _state_var(name: str, sort) -> StateVar:
     if isinstance(sort, int) and not isinstance(sort, bool):
         return StateVar(f"s.{name}", FINITE, size=sort, label=name)
     return StateVar(f"s.{name}", SORT_INT, label=name)
+
+
+def _z3(value):
+    """A value the folded Z3Ops left as a Python constant, as a Z3 term."""
+    if isinstance(value, (bool, np.bool_)):
+        return z3.BoolVal(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return z3.IntVal(int(value))
+    return value
 
 
 class SequenceMachine(SpecMachine):
@@ -86,8 +94,7 @@ class SequenceMachine(SpecMachine):
     def step_checked(self, state, symbol, phase):
         o = Z3Ops()
         labels, care, new = self._advance(o, state, Symbol(o, self.alphabet, symbol))
-        return labels, care, {k: (z3.IntVal(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-                              for k, v in new.items()}
+        return [_z3(x) for x in labels], _z3(care), {k: _z3(v) for k, v in new.items()}
 
     def step(self, state, symbol, phase):
         labels, _, new = self.step_checked(state, symbol, phase)
@@ -125,6 +132,28 @@ class SequenceMachine(SpecMachine):
             labels[:, i] = np.stack([np.broadcast_to(x, (batch,)) for x in lab], axis=1)
             care[:, i] = c
         return labels, care
+
+    def hints(self, states: Dict[str, np.ndarray]) -> List[Tuple[str, object, object]]:
+        """The specification's own guessed invariants (SequenceSpec.invariants) true on every sampled state,
+        as (text, z3 formula over a state, check on concrete values): candidates for Houdini, which proves
+        or drops them like the rest."""
+        if not self.spec.invariants or not states:
+            return []
+        names = [name for name, _, _ in self.spec.variables] + ["phase", "sep_seen"]
+        rows = len(next(iter(states.values())))
+        sampled = {n: np.asarray(states[f"s.{n}"]) for n in names}
+        out = []
+        for text, formula in self.spec.invariants:
+            if not bool(np.all(formula(NumpyOps(rows), sampled))):
+                continue
+
+            def holds(S, formula=formula):
+                return _z3(formula(Z3Ops(), {n: S[f"s.{n}"] for n in names}))
+
+            def check(values, formula=formula):
+                return bool(np.all(formula(NumpyOps(1), {n: np.array([values[f"s.{n}"]]) for n in names})))
+            out.append((f"spec: {text}", holds, check))
+        return out
 
     def sample_words(self, seed: int) -> List[np.ndarray]:
         return self.spec.words(np.random.default_rng(seed))
