@@ -17,13 +17,14 @@ $(VENV)/.installed-test: $(VENV)/.installed constraints.txt
 demo: $(VENV)/.installed
 	$(VENV)/bin/verify report
 
-# the fast tier: every test module, less the tests marked slow (a few minutes on 2 cores)
+# the fast tier: every test module, less the tests marked slow (a few minutes on 2 cores); one worker per
+# core (pytest-xdist), each test file on one worker so that a file's tests keep their order
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q -m "not slow" --durations=15
+	$(PY) -m pytest -q -m "not slow" -n auto --dist loadfile --durations=15
 
 # the whole suite, slow tests included (what .ci/run runs)
 test-all: $(VENV)/.installed-test
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=15
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_all.py

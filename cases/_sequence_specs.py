@@ -195,13 +195,17 @@ def count_spec(alphabet, vocab: Sequence[str], answer, valid_input, sampler) -> 
         return out
 
     def valid(o, st):
-        index = {t: j for j, t in enumerate(vocab)}
-        order = [o.and_(st[f"d_{s}"] == 2, st[f"d_{e}"] == 1) for s in vocab for e in vocab if index[s] < index[e]]
-        return o.and_(st["n"] == 2, _distinct(o, st, vocab), o.or_(*order))
+        # two distinct tokens (then exactly one has d = 2, the first, and one d = 1), the first one lower
+        first = o.sum(o.ite(st[f"d_{t}"] == 2, j, 0) for j, t in enumerate(vocab))
+        second = o.sum(o.ite(st[f"d_{t}"] == 1, j, 0) for j, t in enumerate(vocab))
+        return o.and_(st["n"] == 2, _distinct(o, st, vocab), first < second)
 
+    # the two input positions the answer depends on are each one token's (first occurrences differ)
+    unique = [(f"at most one token has d_t = {v}", lambda o, st, v=v: o.count(st[f"d_{t}"] == v for t in vocab) <= 1)
+              for v in (1, 2)]
     return sequence_spec(alphabet, vocab, vocab, [*_located_vars(vocab), ("last", INT, -1)], step, valid, next_,
                          answer, valid_input, "from the first input token up to the second, one vocabulary step at "
-                         "a time", sampler, lengths=(2, 3, 4, 6, 10), invariants=_location_facts(vocab))
+                         "a time", sampler, lengths=(2, 3, 4, 6, 10), invariants=[*_location_facts(vocab), *unique])
 
 
 def bigram_copy_spec(alphabet, vocab: Sequence[str], answer, valid_input, sampler,

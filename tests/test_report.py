@@ -107,7 +107,7 @@ def test_a_proof_makes_a_checked_verdict_proved_and_otherwise_it_says_why(rows):
         return row
     row = upgraded("proved for all lengths (1-induction)")
     assert {row[k]["kind"] for k in ("ape", "nope")} == {"proved"} and row["ape"]["verdict"] == "✓"
-    assert row["ape"]["short"] == "proved: all lengths (Z3 1-induction)" and "exhaustive" in row["ape"]["evidence"]
+    assert row["ape"]["short"] == "proved: all lengths (1-induction, Z3)" and "exhaustive" in row["ape"]["evidence"]
     row = upgraded("checked up to 16")
     assert row["ape"]["kind"] == "checked"
     assert row["ape"]["short"] == f"checked up to {longest}: proof did not close within the budget"
@@ -140,6 +140,12 @@ def test_every_check_is_proved_or_says_why_it_is_not():
             assert p["short"].startswith("checked up to ") and "proof did not close within the budget" in p["reason"]
     assert doc["counts"]["total"]["proved"] >= 30
     assert f"{doc['counts']['total']['proved']} proved for all lengths" in doc["summary"]
+    # the sequence tasks at the catalogue's sizes (sort over 100 tokens, count over 40, majority over 26
+    # letters, ...) prove through their specs (tests/test_sequence_specs.py proves small vocabularies)
+    sequence = {c.name for c in all_cases() if c.format == "sequence" and c.program is not None and c.spec is not None}
+    assert {"sort", "count", "unique_reverse", "unique_bigram_copy", "unique_copy", "majority"} <= sequence
+    assert {task: p["kind"] for task, enc, p in preds if task in sequence and enc == "ape"} == \
+        {task: "proved" for task in sequence}
 
 
 def test_short_citation():

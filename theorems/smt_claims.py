@@ -46,8 +46,9 @@ def _proofs(select) -> List[Verdict]:
 
 
 def regular_languages_proved() -> TheoremReport:
+    # the sequence tasks' specs are machines too, but not automata: `verify prove` and the report prove them
     return TheoremReport("Z3 (regular)", "catalogue programs for regular languages equal their automata "
-                         "for every length", _proofs(lambda c: c.family not in COUNTER_FAMILIES))
+                         "for every length", _proofs(lambda c: isinstance(c.spec, Automaton)))
 
 
 def counter_languages_proved() -> TheoremReport:

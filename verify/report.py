@@ -204,7 +204,7 @@ def _upgrade_with_proof(row: Dict[str, Any]) -> None:
             continue
         if isinstance(z3, str) and z3.startswith("proved for all lengths"):
             how = z3[len("proved for all lengths"):].strip(" ()") or "k-induction"
-            row[key] = {"verdict": "✓", "kind": "proved", "short": f"proved: all lengths (Z3 {how})",
+            row[key] = {"verdict": "✓", "kind": "proved", "short": f"proved: all lengths ({how}, Z3)",
                         "evidence": f"{z3}: Z3 proves the program equal to the task's specification on every "
                                     f"input of every length (`verify prove {row['task']}`); also {pred['evidence']}"}
         elif isinstance(z3, str) and z3.startswith("refuted"):
