@@ -385,3 +385,7 @@ if __name__ == "__main__":
         main()
     except UserError as err:
         sys.exit(f"error: {err.render()}")
+    except KeyboardInterrupt:
+        # finished runs are in OUT/runs.jsonl; a run in progress keeps its last saved state (--save-minutes)
+        print("interrupted: --resume goes on from the finished runs and the last saved states", file=sys.stderr)
+        sys.exit(130)
