@@ -97,7 +97,8 @@ def run(spec: SetRun, out: str) -> list:
     from torch_bridge.train import TrainConfig, Training
     from verify.catalogue import get_case
     cfg = TrainConfig(layers=spec.layers, heads=spec.heads, d=spec.d, lr=spec.lr, steps=spec.steps, seed=spec.seed,
-                      pe=spec.pe, protocol=spec.protocol, eval_samples=2000)
+                      pe=spec.pe, protocol=spec.protocol, eval_samples=2000,
+                      inputs="walks")   # the set was made before D-n's nested-block inputs: it stays as made
     training = Training(get_case(spec.task), cfg)
     written = []
     if spec.snapshots:

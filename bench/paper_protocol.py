@@ -197,6 +197,8 @@ class Settings:
     max_tries: int = 10
     give_up: int = 2
     device: str = "cpu"
+    inputs: str = "paper"          # next-symbol inputs: the paper's (D-n: nested blocks) or live walks
+    patience: int = 1              # early stop after this many checks in a row at 100%
 
     def steps_for(self, arch: Arch) -> int:
         return self.max_steps * (MAX_STEPS_DEEP // MAX_STEPS) if arch.needs_gpu else self.max_steps
@@ -206,7 +208,7 @@ class Settings:
         s = RunSpec(row.task, row.pe, arch.layers, arch.heads, arch.d, arch.lr, seed, self.steps_for(arch),
                     eval_samples=self.eval_samples, eval_every=self.eval_every,
                     train_eval_samples=self.train_eval_samples, protocol=row.protocol, device=self.device,
-                    dropout=arch.dropout)
+                    dropout=arch.dropout, inputs=self.inputs, patience=self.patience)
         return replace(s, out=str(self.out / "models" / s.folder))
 
 
@@ -541,7 +543,8 @@ def write_table(out: Path, rows: Sequence[Row], st: Settings, threshold: float, 
         hits.append({**normalize(res), **compare(res, None, theory)})
     doc = [{"task": h["task"] + ("" if h.get("complete", True) else " (incomplete)"), "trained": [h]} for h in hits]
     lines = [f"Protocol: paper (bench/paper_protocol.py): per task and encoding the paper's architecture; ≤{st.max_steps:,} "
-             f"steps ({st.max_steps * 2:,} for 12-layer models), early stop at 100% on inputs ≤ 50, {st.seeds} "
+             f"steps ({st.max_steps * 2:,} for 12-layer models), early stop at 100% on inputs ≤ 50"
+             f"{_patience_text(st)}, next-symbol inputs: {_inputs_text(st)}, {st.seeds} "
              f"accepted seeds per row (at most {st.max_tries} runs; a row stops after {st.give_up} runs none of which "
              f"fitted), {st.eval_samples:,} test inputs per bin; generalizes = mean on the longest bin ≥ {threshold:g}%.",
              f"Command: {command}", "",
@@ -577,7 +580,9 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
     st = Settings(out, max_steps=args.steps or MAX_STEPS, eval_samples=args.eval or 2000,
                   eval_every=10 if args.smoke else 200, train_eval_samples=32 if args.smoke else 512,
                   seeds=args.seeds or 5, max_tries=args.max_tries or 2 * (args.seeds or 5), give_up=args.give_up,
-                  device=args.device)
+                  device=args.device, inputs=args.inputs, patience=args.patience)
+    if st.patience < 1:
+        raise UserError(f"--patience must be at least 1, not {st.patience}")
     if st.seeds < 1 or st.max_tries < st.seeds or st.give_up < 1:
         raise UserError(f"--seeds ({st.seeds}) and --give-up ({st.give_up}) must be at least 1 and --max-tries "
                         f"({st.max_tries}) at least --seeds")
@@ -595,8 +600,8 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
           f"tasks from {REPOSITORY}, formal languages from {PUBLISHED}s, the counter languages by {SEARCH} over "
           f"{len(SEARCH_GRID)} configurations); AdamW wd 0.01, linear decay, batch 64, ≤{st.max_steps:,} steps "
           f"({st.max_steps * 2:,} for 12 layers), early stop at 100% on inputs ≤ 50 (every {st.eval_every} steps, "
-          f"{st.train_eval_samples} inputs), random position offsets, test at offset 0, {st.eval_samples:,} inputs per "
-          f"bin; {st.seeds} accepted seeds per row (≤ {st.max_tries} runs; a row stops after {st.give_up} runs with "
+          f"{st.train_eval_samples} inputs{_patience_text(st)}), next-symbol inputs: {_inputs_text(st)}, random "
+          f"position offsets, test at offset 0, {st.eval_samples:,} inputs per bin; {st.seeds} accepted seeds per row (≤ {st.max_tries} runs; a row stops after {st.give_up} runs with "
           f"none fitted); {args.workers} worker processes on {args.device}"
           + (f"; sittings of ≤ {args.hours:g} h (--resume goes on)" if args.hours else "")
           + (f"; not in the catalogue (skipped): {', '.join(missing)}" if missing else ""), flush=True)
@@ -618,6 +623,15 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
     run_sitting(out, runnable, st, args.workers, args.hours, args.save_minutes)
     print(f"wall time {time.perf_counter() - t0:.0f} s", flush=True)
     write_table(out, rows, st, args.threshold, args.workers, command, not_selected, gpu)
+
+
+def _patience_text(st: Settings) -> str:
+    return f" at {st.patience} checks in a row" if st.patience != 1 else ""
+
+
+def _inputs_text(st: Settings) -> str:
+    return ("the paper's (its generators' members where it has them: D-n nested blocks, (aa)*, (aaaa)*, Tomita 5; "
+            "else live walks)" if st.inputs == "paper" else "live walks through the automaton for every language")
 
 
 def _row_cost(row: Row, done, st: Settings) -> float:

@@ -85,6 +85,11 @@ def main() -> None:
                     "every algorithmic and formal case); default: the protocol's default set")
     ap.add_argument("--language-protocol", default="paper", choices=("paper", "membership", "next_symbol", "both"),
                     help="what formal languages are trained on (paper: next-symbol sets where there is a reference)")
+    ap.add_argument("--inputs", default="paper", choices=("paper", "walks"),
+                    help="next-symbol inputs: the paper's (D-n: its nested-block generator; (aa)*, (aaaa)*, Tomita 5: "
+                         "members) or live walks through the automaton for every language")
+    ap.add_argument("--patience", type=int, default=1,
+                    help="paper: early stop after this many training-bin checks in a row at 100%% (1: the first)")
     ap.add_argument("--threshold", type=float, default=90.0)
     ap.add_argument("--out", default=None, help="paper: out/reproduce-paper; fixed: out/reproduce")
     ap.add_argument("--max-hours", type=float, default=2.0, help="fixed: refuse (without --yes) past this estimate")

@@ -217,6 +217,8 @@ TORCH_ROWS = [
     ("train-unknown-case", ["train", "nosuch", "--steps", "1"], "nosuch"),
     ("train-bad-protocol", ["train", "tomita1", "--protocol", "nextsymbol"], "--protocol"),
     ("train-next-symbol-sequence", ["train", "sort", "--protocol", "next_symbol"], "sequence task"),
+    ("train-bad-inputs", ["train", "d2", "--protocol", "next_symbol", "--inputs", "random"], "--inputs"),
+    ("train-patience-zero", ["train", "d2", "--protocol", "next_symbol", "--patience", "0"], "--patience"),
     ("sweep-next-symbol-sequence", ["sweep", "tomita1", "parity", "--protocol", "next_symbol", "--dry-run"],
      "sequence task"),
     ("train-d-zero", ["train", "bin_majority", "--d", "0"], "--d"),

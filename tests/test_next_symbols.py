@@ -116,3 +116,42 @@ def test_a_language_without_any_next_symbol_reference_is_refused():
     bare = replace(get_case("dyck1"), next_symbols=None)
     with pytest.raises(UserError, match="next-symbol reference"):
         TaskData(bare, NEXT_SYMBOL)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4, 12])
+def test_nested_blocks_are_members_of_their_exact_length_shaped_as_the_papers(depth):
+    """D-n's paper inputs: members of D-n (the DFA accepts every one), exactly the length asked, the same pool
+    for every run (seeded by depth and length alone), and the generator's shape: the strings reach the full
+    depth (D-2 to D-4)."""
+    case = get_case(f"d{depth}")
+    draw = case.members.draw
+    for n in (2, 10, 50, 120):
+        rows = draw(np.random.default_rng(n), 40, n)
+        assert rows.shape == (40, n)
+        assert case.spec.labels(rows)[:, -1].all()
+        height = np.cumsum(np.where(rows == 0, 1, -1), axis=1)
+        assert (height >= 0).all() and (height <= depth).all()
+        if n >= 2 * depth + 2 and depth <= 4:   # D-12: the inner strings run out (×3/4 a level) before depth 12
+            assert (height.max(axis=1) == depth).all()
+        assert (draw(np.random.default_rng(n), 40, n) == rows).all()
+    with pytest.raises(ValueError, match="even"):
+        draw(np.random.default_rng(0), 1, 7)
+
+
+def test_next_symbol_inputs_are_the_papers_or_walks_as_asked():
+    """inputs="paper" draws D-2's nested blocks (every input a whole member); "walks" draws live walks, most of
+    which end inside a block; the two are keyed apart, and walks keep the key runs had before the choice."""
+    from torch_bridge.data import NEXT_SYMBOL, TaskData, inputs_key
+    case = get_case("d2")
+    rng = np.random.default_rng(0)
+    paper = TaskData(case, NEXT_SYMBOL).sample(rng, 200, 2, 50)
+    walks = TaskData(case, NEXT_SYMBOL, "walks").sample(rng, 200, 2, 50)
+    ends = lambda b: np.array([case.spec.labels(x[None, 1:n])[0, -1] for x, n in zip(b.ids, b.lengths)])
+    assert ends(paper).all() and (paper.lengths % 2 == 1).all()          # + <bos>: odd token counts
+    assert ends(walks).mean() < 0.7
+    assert inputs_key(case, NEXT_SYMBOL, "paper") == "nested blocks" and inputs_key(case, NEXT_SYMBOL, "walks") == ""
+    aa = get_case("aa_star")
+    assert inputs_key(aa, NEXT_SYMBOL, "paper") == "" and inputs_key(aa, NEXT_SYMBOL, "walks") == "walks"
+    assert inputs_key(case, "membership", "paper") == ""
+    with pytest.raises(Exception, match="inputs must be one of"):
+        TaskData(case, NEXT_SYMBOL, "random")

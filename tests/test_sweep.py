@@ -231,3 +231,19 @@ def test_run_keys_without_a_probe_are_what_they_were():
     spec = RunSpec("bin_majority", "nope", 2, 2, 64, 0.0003, 0, 5000, eval_samples=1000, protocol="membership")
     assert spec.key == "42d17665683a06d2"
     assert replace(spec, stop_after=1000).key != spec.key
+
+
+def test_run_keys_of_walks_and_of_the_first_check_are_what_they_were():
+    """inputs and patience joined RunSpec: D-2 on live walks with the early stop at the first 100% check is
+    the run logged before (its key in out/reproduce-paper's first sittings); the nested-block inputs, a
+    walk where the case has members ((aa)*), and a patience above 1 are other runs."""
+    from dataclasses import replace
+
+    from torch_bridge.sweep import RunSpec
+    walks = RunSpec("d2", "nope", 1, 1, 16, 0.001, 0, 30000, protocol="next_symbol", inputs="walks")
+    assert walks.key == "fddbdf96debc80f4" and walks.name == "d2-next-nope-L1H1d16-lr0.001-s0"
+    paper = replace(walks, inputs="paper")
+    assert paper.key != walks.key and paper.identity()["inputs"] == "paper" and "nested-blocks" in paper.name
+    assert replace(walks, patience=3).key != walks.key and "patience3" in replace(walks, patience=3).name
+    aa = RunSpec("aa_star", "nope", 1, 2, 16, 0.001, 0, 30000, protocol="next_symbol")
+    assert "inputs" not in aa.identity() and replace(aa, inputs="walks").identity()["inputs"] == "walks"

@@ -237,3 +237,21 @@ def test_the_position_table_holds_every_test_sequence(seed):
     worst = ("1",) * (n - 2) + ("+", "1")          # 2^(n-2) - 1 + 1: the sum has n - 1 bits
     assert len(add.case.answer(worst)) == n - 1
     assert len(add.case.full_sequence(worst)) <= add.max_total_length(150, np.random.default_rng(seed))
+
+
+def test_patience_stops_only_after_that_many_checks_in_a_row_at_100():
+    """tomita1 (1*) fits at its first check; with patience 3 the run goes on to its third check in a row
+    at 100%, and a patience below 1 is a user error."""
+    from torch_bridge.train import Training
+    from verify.problems import UserError
+    base = dict(layers=1, heads=1, d=16, lr=3e-3, steps=2000, eval_every=50, train_eval_samples=64,
+                eval_samples=50, protocol="next_symbol")
+    first = Training(get_case("tomita1"), TrainConfig(**base))
+    first.run_until(2000)
+    waited = Training(get_case("tomita1"), TrainConfig(**base, patience=3))
+    waited.run_until(2000)
+    accs = [h["train_acc"] for h in waited.history]
+    assert first.history[-1]["train_acc"] == 100.0 and first.step < 2000
+    assert accs[-3:] == [100.0] * 3 and waited.step == first.step + 100, accs
+    with pytest.raises(UserError, match="patience"):
+        TrainConfig(patience=0)

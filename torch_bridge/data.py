@@ -13,7 +13,9 @@ NEXT-SYMBOL protocol (`protocol="next_symbol"`, LANGUAGE cases with a DFA refere
 walks through the DFA's live states, or the case's own live sampler); the model (LM head over
 alphabet, <bos>, <eos>) predicts at <bos> and at every symbol the set of legal next symbols: a symbol
 is legal when a member can still be reached after it, <eos> when the prefix is a member. Targets are k-hot
-(batch, n, vocab), the <bos> column never scored; a string is right when every position's set is.
+(batch, n, vocab), the <bos> column never scored; a string is right when every position's set is. Where the
+paper draws its inputs otherwise, the case's `members` give them (`inputs="paper"`, the default: (aa)*, (aaaa)*,
+Tomita 5, D-n's nested blocks); `inputs="walks"` draws live walks for every case.
 
 Lengths are input lengths (the answer is extra). A bin (lo, hi) draws lengths uniformly from the
 valid lengths in [max(lo, case.min_len), hi] that are multiples of case.length_multiple.
@@ -32,6 +34,11 @@ from verify.problems import UserError
 PAD_LABEL = -100
 MEMBERSHIP, NEXT_SYMBOL = "membership", "next_symbol"
 PROTOCOLS = (MEMBERSHIP, NEXT_SYMBOL)
+# next-symbol inputs: the paper's (the case's `members` where it has them: (aa)*, Tomita 5, D-n's nested blocks;
+# else live walks), or live walks through the automaton for every case (harder strings: D-n returns to depth 0
+# often, so its depth cannot be read off the last few symbols)
+PAPER_INPUTS, WALKS = "paper", "walks"
+INPUTS = (PAPER_INPUTS, WALKS)
 DEFAULT_BINS: Tuple[Tuple[int, int], ...] = ((0, 50), (51, 100), (101, 150))
 TRAIN_BIN: Tuple[int, int] = (0, 50)
 
@@ -52,10 +59,12 @@ class Batch:
 class TaskData:
     """Encodes one catalogue case for a model; knows its vocabulary and how long sequences get."""
 
-    def __init__(self, case: Case, protocol: str = MEMBERSHIP):
+    def __init__(self, case: Case, protocol: str = MEMBERSHIP, inputs: str = PAPER_INPUTS):
         if protocol not in PROTOCOLS:
             raise UserError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-        self.protocol = protocol
+        if inputs not in INPUTS:
+            raise UserError(f"inputs must be one of {', '.join(INPUTS)}, not {inputs!r}")
+        self.protocol, self.inputs = protocol, inputs
         if protocol == NEXT_SYMBOL:
             if not has_next_symbols(case):
                 raise UserError(f"case {case.name!r}: next-symbol labels need a language with a DFA reference "
@@ -64,7 +73,7 @@ class TaskData:
                 self._members, self._continuations = case.next_symbols.live, case.next_symbols.continuations
             else:
                 self._members, self._continuations = _dfa_next_symbols(case.spec)
-            if case.members is not None:   # the paper's inputs: members, not live walks (verify.case.Members)
+            if uses_members(case, inputs):   # the paper's inputs: members, not live walks (verify.case.Members)
                 self._members = case.members.draw
         if case.sampler is None:
             raise UserError(f"case {case.name!r} has no sampler, so it cannot be trained on")
@@ -97,7 +106,7 @@ class TaskData:
         c = self.case
         lengths = np.arange(max(lo, c.min_len, 1 if self.is_language else 0), hi + 1)
         multiple = c.length_multiple
-        if self.next_symbol and c.members is not None:
+        if self.next_symbol and uses_members(c, self.inputs):
             multiple = c.members.length_multiple
         lengths = lengths[lengths % max(1, multiple) == 0]
         if lengths.size == 0:
@@ -167,6 +176,19 @@ class TaskData:
             y[start:len(x) - 1] = x[start + 1:]
             out.append((x, y))
         return out
+
+
+def uses_members(case: Case, inputs: str) -> bool:
+    return inputs == PAPER_INPUTS and case.members is not None
+
+
+def inputs_key(case: Case, protocol: str, inputs: str) -> str:
+    """What a run's next-symbol inputs are, for its key: "" where they are what runs were keyed without
+    (live walks, or members without a name), else the members' name or "walks" (walks where the case has
+    members)."""
+    if protocol != NEXT_SYMBOL or case.members is None:
+        return ""
+    return case.members.name if inputs == PAPER_INPUTS else ("" if case.members.name else WALKS)
 
 
 def has_next_symbols(case: Case) -> bool:

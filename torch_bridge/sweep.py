@@ -43,20 +43,35 @@ class RunSpec:
     protocol: str = "membership"   # languages: membership | next_symbol (torch_bridge.data)
     stop_after: Optional[int] = None   # halted at this step, the schedule still that of `steps` (an lr probe)
     dropout: float = 0.0           # GPT-2's dropout while training (bench/reproduce.py's table: 0.1 on a few rows)
+    inputs: str = "paper"          # next-symbol inputs: paper | walks (torch_bridge.data.INPUTS)
+    patience: int = 1              # early stop after this many checks in a row at 100%
+
+    @property
+    def inputs_key(self) -> str:
+        from torch_bridge.data import inputs_key
+        from verify.catalogue import get_case
+        return inputs_key(get_case(self.task), self.protocol, self.inputs)
 
     @property
     def name(self) -> str:
         pe = self.pe if self.pe != "reg" else f"reg{self.reg_lambda:g}"
         task = self.task if self.protocol == "membership" else f"{self.task}-next"
+        inputs = self.inputs_key
+        task += f"-{inputs.replace(' ', '-')}" if inputs else ""
         stop = f"-stop{self.stop_after}" if self.stop_after else ""
         drop = f"-drop{self.dropout:g}" if self.dropout else ""
-        return f"{task}-{pe}-L{self.layers}H{self.heads}d{self.d}-lr{self.lr:g}{drop}-s{self.seed}{stop}"
+        wait = f"-patience{self.patience}" if self.patience != 1 else ""
+        return f"{task}-{pe}-L{self.layers}H{self.heads}d{self.d}-lr{self.lr:g}{drop}{wait}-s{self.seed}{stop}"
 
     def identity(self) -> Dict:
-        # stop_after and dropout only when set: the keys of runs without them stay what they were
-        return {k: v for k, v in asdict(self).items()
-                if k not in EXECUTION_FIELDS and not (k == "stop_after" and v is None)
-                and not (k == "dropout" and not v)}
+        # stop_after, dropout and patience only when set, the inputs only where they are not what runs were
+        # keyed without (torch_bridge.data.inputs_key): the keys of earlier runs stay what they were
+        out = {k: v for k, v in asdict(self).items()
+               if k not in EXECUTION_FIELDS and k != "inputs" and not (k == "stop_after" and v is None)
+               and not (k == "dropout" and not v) and not (k == "patience" and v == 1)}
+        if self.inputs_key:
+            out["inputs"] = self.inputs
+        return out
 
     @property
     def key(self) -> str:
@@ -87,7 +102,7 @@ def train_config(spec: RunSpec):
                        seed=spec.seed, pe=spec.pe, reg_lambda=spec.reg_lambda, eval_samples=spec.eval_samples,
                        eval_every=spec.eval_every, train_eval_samples=spec.train_eval_samples, batch=spec.batch,
                        threads=spec.threads, device=spec.device, protocol=spec.protocol,
-                       stop_after=spec.stop_after, dropout=spec.dropout)
+                       stop_after=spec.stop_after, dropout=spec.dropout, inputs=spec.inputs, patience=spec.patience)
 
 
 def run_one(spec: RunSpec, collect: bool = False) -> Dict:

@@ -1,6 +1,6 @@
 """Training as in the paper (SPEC §5): AdamW (weight decay 0.01), linear learning-rate decay,
 batch 64, random position offsets during training (offset 0 at test), early stop once the
-training bin is fitted (100% exact match on fresh samples), then exact-match accuracy per
+training bin is fitted (100% exact match on fresh samples; with `patience` N, at N checks in a row), then exact-match accuracy per
 test bin. Encodings: APE, NoPE, and APE + λ·(practical regularizer).
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from torch_bridge.config import APE, BINARY_HEAD, LM_HEAD, NOPE, POSITION_ENCODINGS, REG, GPT2Config
-from torch_bridge.data import (DEFAULT_BINS, MEMBERSHIP, PAD_LABEL, TRAIN_BIN, Batch, TaskData, bin_key, exact_match,
-                               training_case)
+from torch_bridge.data import (DEFAULT_BINS, MEMBERSHIP, PAD_LABEL, PAPER_INPUTS, TRAIN_BIN, Batch, TaskData, bin_key,
+                               exact_match, training_case)
 from torch_bridge.model import GPT2
 from verify.case import Case
 from verify.problems import UserError
@@ -58,6 +58,8 @@ class TrainConfig:
     device: str = "cpu"            # cpu | cuda | auto (cuda when torch sees one)
     stop_after: Optional[int] = None   # halt at this step, the lr schedule still that of `steps` (an lr probe)
     dropout: float = 0.0           # GPT-2's embd/attn/resid dropout while training (the paper's default is 0)
+    inputs: str = PAPER_INPUTS     # next-symbol inputs: the paper's (the case's members) or live walks
+    patience: int = 1              # early stop after this many checks in a row at 100% (1: the first one)
 
     def __post_init__(self):
         if self.pe not in POSITION_ENCODINGS:
@@ -73,6 +75,8 @@ class TrainConfig:
             raise UserError(f"dropout must be in [0, 1), not {self.dropout!r}")
         if self.length_groups < 1:
             raise UserError("length_groups must be at least 1")
+        if self.patience < 1:
+            raise UserError(f"patience must be at least 1, not {self.patience}")
         if self.device not in DEVICES:
             raise UserError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.stop_after is not None and not (1 <= self.stop_after <= self.steps
@@ -200,7 +204,7 @@ def _setup(case: Case, cfg: TrainConfig, paper_size: bool):
     rng = np.random.default_rng(cfg.seed)
     if paper_size:
         case = training_case(case)
-    data = TaskData(case, cfg.protocol)
+    data = TaskData(case, cfg.protocol, cfg.inputs)
     longest = max(hi for _, hi in (cfg.train_bin, *cfg.test_bins))
     return case, data, data.max_total_length(longest, rng), rng
 
@@ -246,8 +250,10 @@ class Training:
 
     @property
     def done(self) -> bool:
-        """At its last step, or fitted (early stop)."""
-        return self.step >= self.cfg.steps or self.train_acc == 100.0
+        """At its last step, or fitted (early stop: the last `patience` checks all at 100%)."""
+        last = self.history[-self.cfg.patience:]
+        fitted = len(last) == self.cfg.patience and all(h["train_acc"] == 100.0 for h in last)
+        return self.step >= self.cfg.steps or fitted
 
     @property
     def train_acc(self) -> Optional[float]:

@@ -41,6 +41,8 @@ class Members:
     length). torch_bridge.data draws next-symbol inputs from it (training and `verify audit --measure`)."""
     draw: Callable[[np.random.Generator, int, int], np.ndarray]
     length_multiple: int = 1
+    name: str = ""     # what is drawn, where runs on these inputs must not be taken for runs on others (it
+    #                    enters the run keys of bench/reproduce.py; "" for the inputs runs were keyed without)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,11 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="replace --out when it holds an earlier run"),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda | auto (cuda when torch sees one)"),
         protocol: str = typer.Option("membership", "--protocol", help=PROTOCOL_HELP),
+        inputs: str = typer.Option("paper", "--inputs", help="next-symbol inputs: paper (the paper's generators: "
+                                   "D-n nested blocks, members of (aa)*, (aaaa)*, Tomita 5; else live walks) | walks "
+                                   "(live walks through the automaton for every language)"),
+        patience: int = typer.Option(1, "--patience", help="early stop after this many training-bin checks in a row "
+                                     "at 100% (1: the first)"),
         json_out: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     ):
         """Train GPT-2 on a case (AdamW, linear decay, random position offsets, early stop) and save a
@@ -179,6 +184,10 @@ def register(app: typer.Typer) -> None:
         from verify.outputs import check_folder_target, staged_folder
         check_training_flags(layers, heads, d, lr, steps, seed, reg_lambda, batch, eval_samples, threads)
         check_device(device)
+        from verify.limits import require_range
+        require_range("--patience", patience, 1, MAX_STEPS)
+        if inputs not in ("paper", "walks"):
+            raise UserError(f"--inputs must be paper or walks, not {inputs!r}")
         the_case = get_case(case)
         check_protocol(protocol, [the_case])
         need_torch()
@@ -186,10 +195,12 @@ def register(app: typer.Typer) -> None:
         from torch_bridge.train import TrainConfig, encoding_name, resolve_device, train
         cfg = TrainConfig(layers=layers, heads=heads, d=d, lr=lr, steps=steps, seed=seed, pe=pe,
                           reg_lambda=reg_lambda, batch=batch, eval_samples=eval_samples, threads=threads,
-                          device=device, protocol=protocol)
+                          device=device, protocol=protocol, inputs=inputs, patience=patience)
         refuse_oversized_training(the_case, layers, heads, d, batch, pe)
         stem = case if protocol == "membership" else f"{case}-next"      # as the sweep names runs
-        name = f"{stem}-{encoding_name(pe, reg_lambda)}-L{layers}H{heads}d{d}-lr{lr:g}-s{seed}"
+        stem += "-walks" if inputs == "walks" and protocol != "membership" else ""
+        wait = f"-patience{patience}" if patience != 1 else ""
+        name = f"{stem}-{encoding_name(pe, reg_lambda)}-L{layers}H{heads}d{d}-lr{lr:g}{wait}-s{seed}"
         target = out or Path("out") / "train" / name
         check_train_folder(target, overwrite)  # before training: a bad --out must not cost the run
         resolve_device(device)

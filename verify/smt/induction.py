@@ -807,7 +807,8 @@ def infer_invariant(miter: Miter, settings: Optional[InductionSettings] = None,
 
 
 def prove(miter: Miter, settings: Optional[InductionSettings] = None,
-          extra_words: Optional[np.ndarray] = None, log: Optional[Callable[[str], None]] = None) -> Verdict:
+          extra_words: Optional[np.ndarray] = None, log: Optional[Callable[[str], None]] = None,
+          keep_certificate: bool = False) -> Verdict:
     """HOLDS for every length (with the invariant), REFUTED (shortest, replayed), or UNKNOWN with
     what was tried, the length checked and which limit stopped it. Every phase spends a fixed
     amount of solver work, so the answer does not depend on the machine or its load (unless the
@@ -864,8 +865,14 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
             say(f"{k}-induction")
             result = k_induction(miter, invariant, k, budget)
             if result == z3.unsat:
-                return _proved(miter, settings, outer, claim, invariant, k, bound, len(candidates), rounds,
-                               budget, started, say)
+                v = _proved(miter, settings, outer, claim, invariant, k, bound, len(candidates), rounds,
+                            budget, started, say)
+                if keep_certificate:   # the printed (minimized) invariant, for verify/smt/certificates.py
+                    kept = {c.text for c in invariant}
+                    printed = set(v.evidence["invariant"])
+                    v.evidence["certificate"] = certificate(miter, [c for c in invariant if c.text in printed]
+                                                            if printed <= kept else invariant, k)
+                return v
             if result == z3.unknown:
                 tried += f"; {k}-induction: {budget.describe_stop()}"
                 return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say)
@@ -873,6 +880,15 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
     tried += (" (a state satisfying the invariant leads to a disagreement: the invariant is too weak, or the "
               "claim is false beyond the bound)")
     return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say, deep=True)
+
+
+def certificate(miter: Miter, invariant: List[Candidate], k: int) -> Dict[str, object]:
+    """A proof's invariant as SMT-LIB over the state variables named `<var>@cert`, with the k it closed at:
+    verify/smt/certificates.py re-checks it instead of searching again."""
+    S, _ = _symbolic(miter, "cert")
+    solver = z3.Solver()
+    solver.add(*[c.holds(S) for c in invariant])
+    return {"k": k, "conjuncts": len(invariant), "smt2": solver.to_smt2()}
 
 
 SPECULATE_OVER = 400     # candidates past which Houdini first drops by families

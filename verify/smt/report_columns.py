@@ -5,7 +5,9 @@ of what an earlier run left in a cache, nor of the machine's load (but for a pro
 limit cut short, whose cell says so):
 - by default each case is proved with REPORT_SETTINGS, whose phases are budgeted by deterministic
   solver work (Z3 rlimit units), in parallel over the cores (`prepare`); with `--no-prove` every row
-  says NOT_RUN. Each result is cached (one the wall-clock safety limit cut short says so in its cell),
+  says NOT_RUN. Where the package ships a proof certificate for the program and spec
+  (verify/smt/certificates.py: the invariant of an earlier proof), it is re-checked instead of searched
+  for again, and a certificate that fails the check is ignored (the proof then runs as above). Each result is cached (one the wall-clock safety limit cut short says so in its cell),
   keyed by the content it rests on (`_report_key`: the program, the specification with the code of its functions,
   the settings, the prover's own source and Z3's version; verify/content_hash.py), so a cache hit shows
   what a fresh run would and a warm run proves only what changed; `--no-cache` neither reads nor writes
@@ -258,8 +260,14 @@ def _prove_cell(program, spec) -> Tuple[str, bool]:
     machine's load; it is cached all the same, marked BY_CLOCK in its cell, so that a warm report does not
     wait for the same proof again (minutes where the work budget does not bound a phase); a later result
     that reaches further replaces it, and deleting the cache (or changing what the key rests on) retries it."""
+    from verify.smt import certificates
     from verify.smt.induction import InductionSettings, prove
     from verify.smt.miter import Miter
+    shipped = certificates.shipped().get(certificates.key(program, spec))
+    if shipped is not None and "smt2" in shipped:   # re-checked here; one that fails is ignored
+        v = certificates.check(Miter(program, spec), shipped)
+        if v is not None:
+            return cell(v), True
     v = prove(Miter(program, spec), InductionSettings(**REPORT_SETTINGS))
     by_clock = v.evidence.get("stopped_by") == "time"
     return cell(v) + (BY_CLOCK if by_clock else ""), True
