@@ -14,6 +14,7 @@ import pytest
 import z3
 
 from cases import _sequence_specs as S
+from cases._small_vocab import small_sequence_cases
 from cases.copy import copy_answer, make_unique_copy
 from cases.sort import make_sort
 from cases.unique_tasks import make_count, make_unique_bigram_copy, make_unique_reverse, unique_reverse_program
@@ -30,12 +31,6 @@ SAMPLED = 40             # inputs drawn per sampled length
 
 def sequence_cases():
     return [c for c in all_cases() if isinstance(c.spec, SequenceSpec)]
-
-
-def small_cases():
-    """One member of each family with a small vocabulary: quick to prove, and to step through Z3."""
-    return [make_sort(5), make_count(5), make_unique_reverse(4), make_unique_copy(4), make_unique_bigram_copy(2),
-            get_case("bin_majority"), get_case("bin_majority_interleave")]
 
 
 # ------------------------------------------------------------------ inputs and expected labels
@@ -115,7 +110,7 @@ def test_spec_agrees_with_answer_on_every_short_input_and_on_samples(name):
     assert disagreements(case, case.spec, inputs) == []
 
 
-@pytest.mark.parametrize("case", small_cases(), ids=lambda c: f"{c.name}_{len(c.input_alphabet)}")
+@pytest.mark.parametrize("case", small_sequence_cases(4), ids=lambda c: f"{c.name}_{len(c.input_alphabet)}")
 def test_spec_agrees_with_answer_at_a_small_vocabulary(case):
     assert disagreements(case, case.spec, valid_inputs(case, 10000) + sampled_inputs(case)) == []
 
@@ -132,7 +127,7 @@ def off_frame_words(case, rng, count: int = 12):
     return out
 
 
-@pytest.mark.parametrize("case", small_cases(), ids=lambda c: f"{c.name}_{len(c.input_alphabet)}")
+@pytest.mark.parametrize("case", small_sequence_cases(4), ids=lambda c: f"{c.name}_{len(c.input_alphabet)}")
 def test_z3_machine_equals_the_numpy_machine_and_the_reference(case):
     """The Z3 transition (constants folded, as the proofs build it) computes what numpy does, and both
     check exactly the positions the reference checks, with its labels, on and off the task's frame."""

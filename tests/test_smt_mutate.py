@@ -2,6 +2,7 @@
 or proved equivalent; none is left undecided."""
 import pytest
 
+from cases._small_vocab import small_sequence_cases
 from verify.catalogue import all_cases, get_case
 from verify.crasp import builder as B
 from verify.crasp.interpreter import accepts, encode
@@ -38,18 +39,8 @@ def test_mutants_of_every_language_program_are_decided(name):
     check_all(get_case(name).build_program())
 
 
-def small_sequence_cases():
-    """Each sequence family at a small vocabulary (the catalogue's sort over 100 tokens or majority over 26
-    letters has thousands of mutants, each an equivalence proof: minutes to hours)."""
-    from cases.copy import make_unique_copy
-    from cases.sort import make_sort
-    from cases.unique_tasks import make_count, make_unique_bigram_copy, make_unique_reverse
-    return [make_sort(3), make_unique_copy(3), make_count(3), make_unique_reverse(3), make_unique_bigram_copy(2),
-            get_case("bin_majority"), get_case("bin_majority_interleave")]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("case", small_sequence_cases(), ids=lambda c: f"{c.name}_{len(c.input_alphabet)}")
+@pytest.mark.parametrize("case", small_sequence_cases(3), ids=lambda c: f"{c.name}_{len(c.input_alphabet)}")
 def test_mutants_of_sequence_programs_at_a_small_vocabulary_are_decided(case):
     check_all(case.build_program())
 
