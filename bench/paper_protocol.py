@@ -601,8 +601,9 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
           f"{len(SEARCH_GRID)} configurations); AdamW wd 0.01, linear decay, batch 64, ≤{st.max_steps:,} steps "
           f"({st.max_steps * 2:,} for 12 layers), early stop at 100% on inputs ≤ 50 (every {st.eval_every} steps, "
           f"{st.train_eval_samples} inputs{_patience_text(st)}), next-symbol inputs: {_inputs_text(st)}, random "
-          f"position offsets, test at offset 0, {st.eval_samples:,} inputs per bin; {st.seeds} accepted seeds per row (≤ {st.max_tries} runs; a row stops after {st.give_up} runs with "
-          f"none fitted); {args.workers} worker processes on {args.device}"
+          f"position offsets, test at offset 0, {st.eval_samples:,} inputs per bin; {st.seeds} accepted seeds per row "
+          f"(≤ {st.max_tries} runs; a row stops after {st.give_up} runs with none fitted); {args.workers} worker "
+          f"processes on {args.device}"
           + (f"; sittings of ≤ {args.hours:g} h (--resume goes on)" if args.hours else "")
           + (f"; not in the catalogue (skipped): {', '.join(missing)}" if missing else ""), flush=True)
     print(f"rows: {len(rows)} ({len(tasks)} tasks × encodings)"

@@ -1,7 +1,7 @@
 """Training as in the paper (SPEC §5): AdamW (weight decay 0.01), linear learning-rate decay,
 batch 64, random position offsets during training (offset 0 at test), early stop once the
-training bin is fitted (100% exact match on fresh samples; with `patience` N, at N checks in a row), then exact-match accuracy per
-test bin. Encodings: APE, NoPE, and APE + λ·(practical regularizer).
+training bin is fitted (100% exact match on fresh samples; with `patience` N, at N checks in a row),
+then exact-match accuracy per test bin. Encodings: APE, NoPE, and APE + λ·(practical regularizer).
 """
 from __future__ import annotations
 

@@ -80,9 +80,9 @@ def register(app: typer.Typer) -> None:
             if not no_extra and prove:
                 from verify.smt.report_columns import LAST_PREPARE
                 now = LAST_PREPARE.get('proved_now', 0)
-                out.print(f"proofs: {now} run now" + (" (a shipped certificate re-checked where one holds, else "
-                                                      "searched)" if now else "")
-                          + f", {LAST_PREPARE.get('from_cache', 0)} from the cache" + ("" if not no_cache else " (--no-cache)"))
+                how = " (a shipped certificate re-checked where one holds, else searched)" if now else ""
+                out.print(f"proofs: {now} run now{how}, {LAST_PREPARE.get('from_cache', 0)} from the cache"
+                          + ("" if not no_cache else " (--no-cache)"))
             if html is not None:
                 out.print(f"wrote {html}")
         if any(r["check"] and r["check"]["status"] == "refuted" for r in rows):

@@ -186,8 +186,9 @@ def register(app: typer.Typer) -> None:
         check_device(device)
         from verify.limits import require_range
         require_range("--patience", patience, 1, MAX_STEPS)
-        if inputs not in ("paper", "walks"):
-            raise UserError(f"--inputs must be paper or walks, not {inputs!r}")
+        from torch_bridge.data import INPUTS
+        if inputs not in INPUTS:
+            raise UserError(f"--inputs must be one of {', '.join(INPUTS)}, not {inputs!r}")
         the_case = get_case(case)
         check_protocol(protocol, [the_case])
         need_torch()

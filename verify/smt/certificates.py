@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import z3
 
-from verify.smt.induction import Candidate, InductionSettings, _symbolic, is_inductive, k_induction, prove
+from verify.smt.induction import (CERTIFICATE_TAG, Candidate, InductionSettings, _reached, _symbolic, is_inductive,
+                                  k_induction, prove)
 from verify.smt.miter import Miter
 from verify.smt.refute import Budget, refute
 from verify.verdict import HOLDS, Verdict
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "proof_certificates.json"
-TAG = "cert"                  # the state variables' suffix in the SMT-LIB text (induction.certificate)
 MAX_CHECK_WORK = 200_000_000  # Z3 work (rlimit units) a check may spend before it counts as failed
 
 
@@ -39,7 +40,7 @@ def key(program, spec) -> str:
 def _conjuncts(miter: Miter, cert: Dict[str, object]) -> Optional[List[Candidate]]:
     """The certificate's conjuncts as candidates over any state (substituting its variables), or None when
     the text does not parse over this product's state variables."""
-    S, _ = _symbolic(miter, TAG)
+    S, _ = _symbolic(miter, CERTIFICATE_TAG)
     try:   # its declarations name the same constants as S (a Z3 constant is its name and sort)
         formulas = list(z3.parse_smt2_string(str(cert["smt2"])))
     except (z3.Z3Exception, KeyError, TypeError):
@@ -88,7 +89,7 @@ def check(miter: Miter, cert: Dict[str, object], work: int = MAX_CHECK_WORK,
         return None
     if k:
         base = refute(miter, k, timeout_s=timeout_s)
-        if base.status != HOLDS or base.evidence.get("max_len", base.evidence.get("checked_up_to", 0)) < k:
+        if base.status != HOLDS or _reached(base, 0) < k:
             return None
     return Verdict(
         HOLDS, miter.describe_claim(),
@@ -100,8 +101,10 @@ def check(miter: Miter, cert: Dict[str, object], work: int = MAX_CHECK_WORK,
         evidence={"k": k, "certificate": True, "conjuncts": len(invariant), "work": budget.used})
 
 
+@lru_cache(maxsize=1)
 def shipped() -> Dict[str, Dict[str, object]]:
-    """The certificates shipped with the package, by key ({} when the file is missing or unreadable)."""
+    """The certificates shipped with the package, by key ({} when the file is missing or unreadable); read once
+    per process (the report asks once per case; do not change the dict)."""
     try:
         data = json.loads(SHIPPED.read_text())
     except (OSError, ValueError):

@@ -868,10 +868,8 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
                 v = _proved(miter, settings, outer, claim, invariant, k, bound, len(candidates), rounds,
                             budget, started, say)
                 if keep_certificate:   # the printed (minimized) invariant, for verify/smt/certificates.py
-                    kept = {c.text for c in invariant}
                     printed = set(v.evidence["invariant"])
-                    v.evidence["certificate"] = certificate(miter, [c for c in invariant if c.text in printed]
-                                                            if printed <= kept else invariant, k)
+                    v.evidence["certificate"] = certificate(miter, [c for c in invariant if c.text in printed], k)
                 return v
             if result == z3.unknown:
                 tried += f"; {k}-induction: {budget.describe_stop()}"
@@ -882,10 +880,13 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
     return _no_proof(miter, settings, outer, claim, bound, tried, started, budget, say, deep=True)
 
 
+CERTIFICATE_TAG = "cert"   # a certificate's state variables are `<var>@cert` (StateVar.fresh)
+
+
 def certificate(miter: Miter, invariant: List[Candidate], k: int) -> Dict[str, object]:
     """A proof's invariant as SMT-LIB over the state variables named `<var>@cert`, with the k it closed at:
     verify/smt/certificates.py re-checks it instead of searching again."""
-    S, _ = _symbolic(miter, "cert")
+    S, _ = _symbolic(miter, CERTIFICATE_TAG)
     solver = z3.Solver()
     solver.add(*[c.holds(S) for c in invariant])
     return {"k": k, "conjuncts": len(invariant), "smt2": solver.to_smt2()}

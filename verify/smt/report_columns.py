@@ -7,11 +7,11 @@ limit cut short, whose cell says so):
   solver work (Z3 rlimit units), in parallel over the cores (`prepare`); with `--no-prove` every row
   says NOT_RUN. Where the package ships a proof certificate for the program and spec
   (verify/smt/certificates.py: the invariant of an earlier proof), it is re-checked instead of searched
-  for again, and a certificate that fails the check is ignored (the proof then runs as above). Each result is cached (one the wall-clock safety limit cut short says so in its cell),
-  keyed by the content it rests on (`_report_key`: the program, the specification with the code of its functions,
-  the settings, the prover's own source and Z3's version; verify/content_hash.py), so a cache hit shows
-  what a fresh run would and a warm run proves only what changed; `--no-cache` neither reads nor writes
-  the cache.
+  for again, and a certificate that fails the check is ignored (the proof then runs as above). Each
+  result is cached (one the wall-clock safety limit cut short says so in its cell), keyed by the content it
+  rests on (`_report_key`: the program, the specification with the code of its functions, the settings, the
+  prover's own source and Z3's version; verify/content_hash.py), so a cache hit shows what a fresh run would
+  and a warm run proves only what changed; `--no-cache` neither reads nor writes the cache.
 
 Cache file: $LENGTHGEN_VERIFY_CACHE or $XDG_CACHE_HOME/lengthgen-verify/smt.json (~/.cache/...).
 `verify prove` and the theorems check also record their results there (`record_case`); the
