@@ -179,6 +179,17 @@ def test_twelve_layer_rows_are_listed_not_run_on_a_cpu(tmp_path):
     assert table.count("not run: needs a GPU") == 4 and "not run yet in" in table and "parity/APE" in table
 
 
+# exit 2: argparse refuses the value; 1: the script's own check (bench/reproduce.py exits 1 on every UserError)
+@pytest.mark.parametrize("flags,needle,code", [(["--patience", "0"], "--patience must be at least 1", 1),
+                                               (["--patience", "x"], "--patience", 2),
+                                               (["--inputs", "random"], "--inputs", 2)])
+def test_bad_inputs_and_patience_are_refused_before_anything_runs(tmp_path, flags, needle, code):
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce.py"), "--dry-run", "--tasks", "d2",
+                        "--out", str(tmp_path / "o"), *flags], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == code, p.stderr[-2000:]
+    assert needle in p.stderr and "Traceback" not in p.stderr and not (tmp_path / "o").exists()
+
+
 # ---- a resumed run is the run never stopped --------------------------------------------------------------
 
 @pytest.mark.parametrize("dropout", [0.1, pytest.param(0.0, marks=pytest.mark.slow)])
