@@ -47,6 +47,10 @@ def test_a_weakened_certificate_fails_the_check(d2_certificate):
     lambda c: dict(c, smt2="(assert false)"),                  # false holds nowhere, not even initially
     lambda c: dict(c, smt2="(assert (= x 1)"),                 # not SMT-LIB
     lambda c: dict(c, smt2="(declare-fun zz () Int)\n(assert (= zz 0))"),   # a variable the product lacks
+    lambda c: dict(c, smt2="(declare-const zz Int)\n" + c["smt2"].replace("(assert", "(assert (= zz zz)) (assert", 1)),
+    lambda c: dict(c, smt2="(define-fun zz () Bool true)\n" + c["smt2"]),
+    lambda c: dict(c, smt2=c["smt2"].replace("() Int)", "() Bool)", 1)),    # a variable with another sort
+    lambda c: dict(c, smt2=c["smt2"].replace("(assert", "(assert (= undeclared 0)) (assert", 1)),
     lambda c: dict(c, k=-1), lambda c: dict(c, k="0"), lambda c: dict(c, k=99),
     lambda c: {k: v for k, v in c.items() if k != "smt2"},
 ])

@@ -13,10 +13,11 @@ minutes; they are keyed by the program and specification (`key`) only to find th
 from __future__ import annotations
 
 import json
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import z3
 
@@ -27,6 +28,7 @@ from verify.smt.refute import Budget, refute
 from verify.verdict import HOLDS, Verdict
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "proof_certificates.json"
+_DECLARATION = re.compile(r"^\(declare-fun (\S+) \(\) (Int|Bool)\)$", re.MULTILINE)
 MAX_CHECK_WORK = 200_000_000  # Z3 work (rlimit units) a check may spend before it counts as failed
 
 
@@ -37,41 +39,38 @@ def key(program, spec) -> str:
     return fingerprint(program, spec)
 
 
-def _conjuncts(miter: Miter, cert: Dict[str, object]) -> Optional[List[Candidate]]:
-    """The certificate's conjuncts as candidates over any state (substituting its variables), or None when
-    the text does not parse over this product's state variables."""
+def _invariant(miter: Miter, cert: Dict[str, object]) -> Optional[Tuple[int, Candidate]]:
+    """The certificate's invariant as one candidate over any state (the conjunction of its formulas, its
+    variables substituted in one call: per conjunct, the substitutions cost more than the Z3 queries) and
+    how many conjuncts it has; None when the text does not parse over this product's state variables."""
     S, _ = _symbolic(miter, CERTIFICATE_TAG)
-    try:   # its declarations name the same constants as S (a Z3 constant is its name and sort)
-        formulas = list(z3.parse_smt2_string(str(cert["smt2"])))
-    except (z3.Z3Exception, KeyError, TypeError):
+    text = cert.get("smt2") if isinstance(cert, dict) else None
+    if not isinstance(text, str):
         return None
-    if not _constants(formulas) <= {t.get_id() for t in S.values()}:   # a variable this product lacks
+    # the text's declarations must be of this product's variables, each with its sort; they are dropped and
+    # the variables given to the parser instead, so that a name it does not know (or a second declaration)
+    # fails to parse rather than becoming a free constant
+    known = {str(t): t for t in S.values()}   # named as in the text: variable@tag
+    sorts = {name: str(t.sort()) for name, t in known.items()}
+    body = _DECLARATION.sub(lambda m: "" if sorts.get(m.group(1)) == m.group(2) else m.group(0), text)
+    if "(declare" in body or "(define" in body:
+        return None
+    try:
+        formulas = list(z3.parse_smt2_string(body, decls=known))
+    except z3.Z3Exception:
         return None
     names = [v.name for v in miter.vars]
+    whole = z3.And(formulas) if formulas else z3.BoolVal(True)
 
-    def over(f, T):
-        return z3.substitute(f, *[(S[n], T[n]) for n in names]) if names else f
+    def over(T):
+        return z3.substitute(whole, *[(S[n], T[n]) for n in names]) if names else whole
 
     def value(x):
         return z3.BoolVal(bool(x)) if isinstance(x, bool) else z3.IntVal(int(x))
 
-    return [Candidate(holds=lambda T, f=f: over(f, T), text=f"certificate conjunct {j + 1}",
-                      check=lambda vals, f=f: z3.is_true(z3.simplify(over(f, {n: value(vals[n]) for n in names}))))
-            for j, f in enumerate(formulas)]
-
-
-def _constants(formulas) -> set:
-    """The ids of the uninterpreted constants the formulas mention."""
-    seen, found, todo = set(), set(), list(formulas)
-    while todo:
-        t = todo.pop()
-        if t.get_id() in seen:
-            continue
-        seen.add(t.get_id())
-        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            found.add(t.get_id())
-        todo.extend(t.children())
-    return found
+    return len(formulas), Candidate(
+        holds=over, text=f"the certificate's {len(formulas)} conjuncts",
+        check=lambda vals: z3.is_true(z3.simplify(over({n: value(vals[n]) for n in names}))))
 
 
 def check(miter: Miter, cert: Dict[str, object], work: int = MAX_CHECK_WORK,
@@ -81,9 +80,10 @@ def check(miter: Miter, cert: Dict[str, object], work: int = MAX_CHECK_WORK,
     k = cert.get("k") if isinstance(cert, dict) else None
     if not isinstance(k, int) or not 0 <= k <= 8:
         return None
-    invariant = _conjuncts(miter, cert)
-    if invariant is None:
+    parsed = _invariant(miter, cert)
+    if parsed is None:
         return None
+    conjuncts, invariant = parsed[0], [parsed[1]]
     budget = Budget(work, timeout_s)
     if is_inductive(miter, invariant, budget) != z3.unsat or k_induction(miter, invariant, k, budget) != z3.unsat:
         return None
@@ -94,11 +94,11 @@ def check(miter: Miter, cert: Dict[str, object], work: int = MAX_CHECK_WORK,
     return Verdict(
         HOLDS, miter.describe_claim(),
         f"{k}-induction with Z3 over the program × specification product, with an invariant of "
-        f"{len(invariant)} conjuncts from a proof certificate, re-checked: it holds initially and is inductive"
+        f"{conjuncts} conjuncts from a proof certificate, re-checked: it holds initially and is inductive"
         + (f"; base case by bounded model checking to length {k}" if k else
            "; 0-induction: the invariant alone rules out a disagreement at every position"),
         f"every word of every length >= 1 over {{{', '.join(miter.alphabet)}}}",
-        evidence={"k": k, "certificate": True, "conjuncts": len(invariant), "work": budget.used})
+        evidence={"k": k, "certificate": True, "conjuncts": conjuncts, "work": budget.used})
 
 
 @lru_cache(maxsize=1)

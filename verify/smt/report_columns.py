@@ -260,17 +260,26 @@ def _prove_cell(program, spec) -> Tuple[str, bool]:
     machine's load; it is cached all the same, marked BY_CLOCK in its cell, so that a warm report does not
     wait for the same proof again (minutes where the work budget does not bound a phase); a later result
     that reaches further replaces it, and deleting the cache (or changing what the key rests on) retries it."""
-    from verify.smt import certificates
     from verify.smt.induction import InductionSettings, prove
     from verify.smt.miter import Miter
-    shipped = certificates.shipped().get(certificates.key(program, spec))
-    if shipped is not None and "smt2" in shipped:   # re-checked here; one that fails is ignored
-        v = certificates.check(Miter(program, spec), shipped)
-        if v is not None:
-            return cell(v), True
+    certified = _certified_cell(program, spec)
+    if certified is not None:
+        return certified, True
     v = prove(Miter(program, spec), InductionSettings(**REPORT_SETTINGS))
     by_clock = v.evidence.get("stopped_by") == "time"
     return cell(v) + (BY_CLOCK if by_clock else ""), True
+
+
+def _certified_cell(program, spec) -> Optional[str]:
+    """The cell of a shipped proof certificate that passes its re-check (verify/smt/certificates.py), or
+    None (no certificate, or one that fails: the caller proves from scratch)."""
+    from verify.smt import certificates
+    from verify.smt.miter import Miter
+    shipped = certificates.shipped().get(certificates.key(program, spec))
+    if shipped is None or "smt2" not in shipped:
+        return None
+    v = certificates.check(Miter(program, spec), shipped)
+    return None if v is None else cell(v)
 
 
 def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
@@ -342,9 +351,23 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     if progress:
         for name in cells:
             progress(name)
-    workers = max(1, workers or min(len(todo), os.cpu_count() or 1))
-    if todo:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
-        cells.update(_in_pool(todo, use_cache, workers, progress))
+    searched = []
+    for case in todo:   # a certificate's re-check is seconds at most: here, not worth a process each
+        try:
+            certified = _certified_cell(case.build_program(), case.spec)
+        except Exception:  # noqa: BLE001 - the proof in the pool then reports what is wrong
+            certified = None
+        if certified is None:
+            searched.append(case)
+            continue
+        cells[case.name] = certified
+        if use_cache:
+            _store(_report_key(case.build_program(), case.spec), certified)
+        if progress:
+            progress(case.name)
+    workers = max(1, workers or min(len(searched), os.cpu_count() or 1))
+    if searched:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
+        cells.update(_in_pool(searched, use_cache, workers, progress))
     for case in todo:
         if case.name not in cells:
             try:
