@@ -28,7 +28,8 @@ from verify.smt.refute import Budget, refute
 from verify.verdict import HOLDS, Verdict
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "proof_certificates.json"
-_DECLARATION = re.compile(r"^\(declare-fun (\S+) \(\) (Int|Bool)\)$", re.MULTILINE)
+# a declaration line as Z3 prints it; a name with characters SMT-LIB does not allow bare is quoted |like.this(|
+_DECLARATION = re.compile(r"^\(declare-fun (\|[^|]*\||[^\s|()]+) \(\) (Int|Bool)\)$", re.MULTILINE)
 MAX_CHECK_WORK = 200_000_000  # Z3 work (rlimit units) a check may spend before it counts as failed
 
 
@@ -52,7 +53,7 @@ def _invariant(miter: Miter, cert: Dict[str, object]) -> Optional[Tuple[int, Can
     # fails to parse rather than becoming a free constant
     known = {str(t): t for t in S.values()}   # named as in the text: variable@tag
     sorts = {name: str(t.sort()) for name, t in known.items()}
-    body = _DECLARATION.sub(lambda m: "" if sorts.get(m.group(1)) == m.group(2) else m.group(0), text)
+    body = _DECLARATION.sub(lambda m: "" if sorts.get(m.group(1).strip("|")) == m.group(2) else m.group(0), text)
     if "(declare" in body or "(define" in body:
         return None
     try:
