@@ -176,11 +176,12 @@ class Row:
         return self.arch is not None and self.arch.needs_gpu
 
 
-def table_rows(tasks: Sequence[str], cases, language_protocol: str = "paper") -> List[Row]:
+def table_rows(tasks: Sequence[str], cases, language_protocol: str = "paper",
+               encodings: Sequence[str] = tuple(ENCODINGS)) -> List[Row]:
     rows = []
     for task in tasks:
         for protocol in protocols_for(cases[task], language_protocol):
-            for pe in ENCODINGS:
+            for pe in (pe for pe in ENCODINGS if pe in encodings):
                 arch, source = paper_arch(task, pe)
                 rows.append(Row(task, pe, protocol, arch, source))
     return rows
@@ -586,7 +587,7 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
     if st.seeds < 1 or st.max_tries < st.seeds or st.give_up < 1:
         raise UserError(f"--seeds ({st.seeds}) and --give-up ({st.give_up}) must be at least 1 and --max-tries "
                         f"({st.max_tries}) at least --seeds")
-    rows = table_rows(tasks, cases, args.language_protocol)
+    rows = table_rows(tasks, cases, args.language_protocol, _encodings(args.encodings))
     gpu = _has_gpu(args.device)
     runnable = [r for r in rows if gpu or not r.needs_gpu]
     skipped = [f"{r.task}/{r.encoding} ({r.arch.text()})" for r in rows if r not in runnable]
@@ -624,6 +625,18 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
     run_sitting(out, runnable, st, args.workers, args.hours, args.save_minutes)
     print(f"wall time {time.perf_counter() - t0:.0f} s", flush=True)
     write_table(out, rows, st, args.threshold, args.workers, command, not_selected, gpu)
+
+
+def _encodings(text: str) -> List[str]:
+    """--encodings as ENCODINGS' keys, in their order."""
+    from verify.problems import UserError
+    by_name = {name.lower(): pe for pe, name in ENCODINGS.items()}
+    asked = [t.strip().lower() for t in text.split(",") if t.strip()]
+    unknown = [t for t in asked if t not in by_name]
+    if unknown or not asked:
+        raise UserError(f"--encodings takes a comma-separated list of {', '.join(ENCODINGS.values())}, not "
+                        f"{text!r}")
+    return [pe for pe in ENCODINGS if pe in {by_name[t] for t in asked}]
 
 
 def _patience_text(st: Settings) -> str:

@@ -88,6 +88,8 @@ def main() -> None:
     ap.add_argument("--inputs", default="paper", choices=("paper", "walks"),
                     help="next-symbol inputs: the paper's (D-n: its nested-block generator; (aa)*, (aaaa)*, Tomita 5: "
                          "members) or live walks through the automaton for every language")
+    ap.add_argument("--encodings", default="APE,NoPE",
+                    help="paper: which encodings' rows to run, comma-separated (APE, NoPE)")
     ap.add_argument("--patience", type=int, default=1,
                     help="paper: early stop after this many training-bin checks in a row at 100%% (1: the first)")
     ap.add_argument("--threshold", type=float, default=90.0)

@@ -179,10 +179,20 @@ def test_twelve_layer_rows_are_listed_not_run_on_a_cpu(tmp_path):
     assert table.count("not run: needs a GPU") == 4 and "not run yet in" in table and "parity/APE" in table
 
 
+def test_encodings_selects_the_rows(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce.py"), "--dry-run", "--tasks", "d2,aa_star",
+                        "--encodings", "ape", "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "rows: 2 " in p.stdout and "d2/APE" in p.stdout and "aa_star/APE" in p.stdout and "/NoPE" not in p.stdout
+
+
 # exit 2: argparse refuses the value; 1: the script's own check (bench/reproduce.py exits 1 on every UserError)
 @pytest.mark.parametrize("flags,needle,code", [(["--patience", "0"], "--patience must be at least 1", 1),
                                                (["--patience", "x"], "--patience", 2),
-                                               (["--inputs", "random"], "--inputs", 2)])
+                                               (["--inputs", "random"], "--inputs", 2),
+                                               (["--encodings", "ALiBi"], "--encodings takes", 1),
+                                               (["--encodings", ","], "--encodings takes", 1)])
 def test_bad_inputs_and_patience_are_refused_before_anything_runs(tmp_path, flags, needle, code):
     p = subprocess.run([sys.executable, str(ROOT / "bench" / "reproduce.py"), "--dry-run", "--tasks", "d2",
                         "--out", str(tmp_path / "o"), *flags], capture_output=True, text=True, timeout=300, cwd=tmp_path)
