@@ -239,14 +239,16 @@ def test_a_second_prepare_proves_nothing(cache, monkeypatch):
     cases = [get_case("tomita1"), get_case("dyck1"), get_case("parity")]
     first = rc.prepare(cases, prove=True, workers=1)
     assert first["tomita1"].startswith("proved for all lengths") and first["parity"] == "no spec"
-    assert rc.LAST_PREPARE == {"from_cache": 0, "proved_now": 2}
+    # dyck1's certificate names variables SMT-LIB must quote (|s.#(@cert|): re-checked, not searched
+    assert rc.LAST_PREPARE == {"from_cache": 0, "proved_now": 2, "certified": 2, "searched": 0}
 
     def trap(*args, **kwargs):
         raise AssertionError("a proof was run on a warm cache")
     monkeypatch.setattr(rc, "_in_pool", trap)
     monkeypatch.setattr(rc, "_prove_cell", trap)
+    monkeypatch.setattr(rc, "_certified_cell", trap)
     assert rc.prepare(cases, prove=True) == first
-    assert rc.LAST_PREPARE == {"from_cache": 2, "proved_now": 0}
+    assert rc.LAST_PREPARE == {"from_cache": 2, "proved_now": 0, "certified": 0, "searched": 0}
     with pytest.raises(AssertionError, match="warm cache"):       # the trap does fire on a miss
         rc.prepare(cases, prove=True, use_cache=False)
 

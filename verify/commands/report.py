@@ -80,7 +80,8 @@ def register(app: typer.Typer) -> None:
             if not no_extra and prove:
                 from verify.smt.report_columns import LAST_PREPARE
                 now = LAST_PREPARE.get('proved_now', 0)
-                how = " (a shipped certificate re-checked where one holds, else searched)" if now else ""
+                how = (f" ({LAST_PREPARE.get('certified', 0)} by re-checking a shipped certificate, "
+                       f"{LAST_PREPARE.get('searched', 0)} searched from scratch)") if now else ""
                 out.print(f"proofs: {now} run now{how}, {LAST_PREPARE.get('from_cache', 0)} from the cache"
                           + ("" if not no_cache else " (--no-cache)"))
             if html is not None:

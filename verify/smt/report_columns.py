@@ -317,7 +317,9 @@ def _worker(name: str, use_cache: bool) -> str:
 
 _prepared: Dict[tuple, str] = {}   # (case name, prove, use_cache) -> cell, from the last prepare
 # what the last `prepare` did: cells read from the cache, proofs run now (a test hook, and the report's
-# closing line); a warm run has proved_now == 0
+# closing line): `certified` by re-checking a shipped certificate, `searched` from scratch (a cold run over
+# the catalogue searches none: one that does has a certificate that no longer checks); a warm run has
+# proved_now == 0
 LAST_PREPARE: Dict[str, int] = {}
 
 
@@ -379,7 +381,8 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     _prepared.clear()   # the cells of the last `prepare`, for `columns` asked with the same flags
     _prepared.update({(name, prove, use_cache): text for name, text in cells.items()})
     LAST_PREPARE.clear()
-    LAST_PREPARE.update(from_cache=hits, proved_now=len(todo))
+    LAST_PREPARE.update(from_cache=hits, proved_now=len(todo), certified=len(todo) - len(searched),
+                        searched=len(searched))
     return cells
 
 
