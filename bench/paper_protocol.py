@@ -610,6 +610,8 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
     print(f"rows: {len(rows)} ({len(tasks)} tasks × encodings)"
           + (f"; not run: needs a GPU (--device cuda): {', '.join(skipped)}" if skipped else ""), flush=True)
     done = {r["key"]: r for r in records(out)} if args.resume else {}
+    if args.adopt:
+        _adopt(out, runnable, done, st, Path(args.adopt), args.dry_run)
     if gpu:        # the estimate is CPU time: on a GPU the rows go in the order of their steps × model size
         wall_h, costs = None, {row: _row_cost(row, done, st) for row in runnable}
         print("estimate: not made for a GPU (the estimate is CPU time)", flush=True)
@@ -625,6 +627,20 @@ def main(args, tasks: Sequence[str], missing: Sequence[str], cases) -> None:
     run_sitting(out, runnable, st, args.workers, args.hours, args.save_minutes)
     print(f"wall time {time.perf_counter() - t0:.0f} s", flush=True)
     write_table(out, rows, st, args.threshold, args.workers, command, not_selected, gpu)
+
+
+def _adopt(out: Path, rows: Sequence[Row], done: Dict[str, Dict], st: Settings, other: Path, dry_run: bool) -> None:
+    """--adopt OTHER: log OTHER's runs that are the needed ones (bench/adopt.py) into OUT/runs.jsonl."""
+    from bench.adopt import adopt
+    from torch_bridge.sweep import write_results
+    from verify.problems import UserError
+    if not (other / "runs.jsonl").is_file():
+        raise UserError(f"--adopt {str(other)!r}: no runs.jsonl there (give a folder bench/reproduce.py wrote)")
+    adopted = adopt(rows, done, other, records(other), lambda row, d: walk(row, d, st).next)
+    print(f"adopted from {other}: {len(adopted)} runs that never reached 100% on the training bin"
+          + "".join(f"\n  {r['run']} <- {r['adopted_from'].split(' in ')[0]}" for r in adopted), flush=True)
+    if adopted and not dry_run:
+        write_results(out, lambda on_done: [on_done(r) for r in adopted])
 
 
 def _encodings(text: str) -> List[str]:

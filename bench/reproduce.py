@@ -92,6 +92,10 @@ def main() -> None:
                     help="paper: which encodings' rows to run, comma-separated (APE, NoPE)")
     ap.add_argument("--patience", type=int, default=1,
                     help="paper: early stop after this many training-bin checks in a row at 100%% (1: the first)")
+    ap.add_argument("--adopt", default=None, metavar="OTHER",
+                    help="paper: take over OTHER's finished runs that differ from needed ones in --patience only "
+                         "and never reached 100%% on the training bin (the same run under any patience; "
+                         "bench/adopt.py)")
     ap.add_argument("--threshold", type=float, default=90.0)
     ap.add_argument("--out", default=None, help="paper: out/reproduce-paper; fixed: out/reproduce")
     ap.add_argument("--max-hours", type=float, default=2.0, help="fixed: refuse (without --yes) past this estimate")
