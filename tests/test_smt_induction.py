@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from verify.crasp import builder as B
-from verify.smt.induction import (InductionSettings, affine_equalities, is_inductive, k_induction,
-                                  prove, Deadline)
+from verify.smt.induction import InductionSettings, is_inductive, k_induction, prove, Deadline
+from verify.smt.linear import affine_equalities
 from verify.smt.miter import Miter
 from verify.smt.specs import regex_to_automaton
 from verify.spec import CounterSpec, LinearConstraint
@@ -49,7 +49,7 @@ def test_dyck1_proved_with_the_expected_invariant():
 def test_printed_invariant_is_really_inductive_and_sufficient():
     """Rebuild the check from the verdict's own invariant: it must be inductive and prove the
     property; dropping everything must not."""
-    from verify.smt.induction import CandidateFactory, sample_words, sampled_states
+    from verify.smt.candidates import CandidateFactory, sample_words, sampled_states
     miter = Miter(dyck(), DYCK)
     states = sampled_states(miter, sample_words(2, FAST))
     cands = CandidateFactory(miter, states, FAST).build()
@@ -113,7 +113,7 @@ def test_candidate_python_check_equals_its_z3_formula(name):
     import z3
     from verify.catalogue import get_case
     from verify.smt.encode import BOOL
-    from verify.smt.induction import CandidateFactory, sample_words, sampled_states
+    from verify.smt.candidates import CandidateFactory, sample_words, sampled_states
     case = get_case(name)
     miter = Miter(case.build_program(), case.spec)
     states = sampled_states(miter, sample_words(len(miter.alphabet), FAST))

@@ -11,7 +11,7 @@ from math import gcd
 from typing import Dict, Hashable, List, Tuple
 
 from verify.regular.synthesis_machine import NoConstruction, Product
-from verify.smt.induction import rational_nullspace
+from verify.smt.linear import rational_nullspace
 
 MAX_ROUNDS = 12
 

@@ -21,8 +21,9 @@ from typing import Dict, List, Optional, Tuple
 
 import z3
 
-from verify.smt.induction import (CERTIFICATE_TAG, Candidate, InductionSettings, _reached, _symbolic, is_inductive,
-                                  k_induction, prove)
+from verify.smt.candidates import Candidate
+from verify.smt.induction import (CERTIFICATE_TAG, InductionSettings, _reached, _symbolic, is_inductive, k_induction,
+                                  prove)
 from verify.smt.miter import Miter
 from verify.smt.refute import Budget, refute
 from verify.verdict import HOLDS, Verdict

@@ -8,7 +8,8 @@ the property for any k and then break it. So:
    counterexample of a wrong program, cheaply; a machine whose lengths are costly goes on to the
    proof sooner);
 1. run the product concretely on sampled words (interpreter + the specification's own code) and
-   collect every reached state;
+   collect every reached state (steps 1 and 2: verify/smt/candidates.py, its linear algebra
+   verify/smt/linear.py);
 2. propose candidate invariants from those states — affine equalities among the integer
    components (the rational nullspace of the sampled states), lower/upper bounds, bounds on
    pairwise differences, the set of finite parts (phase, automaton state, Booleans) seen — both
@@ -29,47 +30,21 @@ Every candidate is only a guess until step 3 proves it; the printed invariant is
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
-from fractions import Fraction
-from math import gcd
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import z3
 
-from verify.smt.encode import BOOL, FINITE, INT, StateVar, z3_value
-from verify.smt.miter import PHASE, Miter
+from verify.smt.candidates import Candidate, CandidateFactory, bound_family, prune, sampled_states, words_for
+from verify.smt.encode import BOOL, z3_value
+from verify.smt.miter import Miter
 from verify.smt.refute import Budget, refute
 from verify.verdict import HOLDS, REFUTED, UNKNOWN, Verdict
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A guessed invariant: `holds(state)` builds the z3 Boolean over a state of z3 terms, `check(values)`
-    evaluates the same formula on concrete values (name -> int/bool), `text` is how it prints."""
-
-    holds: Callable[[Dict[str, object]], object]
-    text: str
-    check: Callable[[Dict[str, object]], bool] = lambda values: True
-    guard: Tuple[Tuple[str, int], ...] = ()   # `guard implies body`: (state variable, value) pairs ...
-    body: str = ""                            # ... and the body's text, where the factory knows them
-
-
-def prune(invariant: List[Candidate]) -> List[Candidate]:
-    """The invariant less every `G implies B` for which `G' implies B` is also in it with G' a part of G
-    (no guard at all included): the same conjunction, so just as inductive, and shorter to prove with and
-    to print."""
-    guards: Dict[str, List[frozenset]] = {}
-    for c in invariant:
-        if c.body:
-            guards.setdefault(c.body, []).append(frozenset(c.guard))
-    return [c for c in invariant
-            if not (c.body and c.guard and any(g < frozenset(c.guard) for g in guards[c.body]))]
-
-
-@dataclass
 class InductionSettings:
     """Each phase is budgeted by deterministic solver work (Z3 rlimit units: the same result on any
     machine, under any load); `timeout_s` is only an outer wall-clock safety limit. The `*_s`
@@ -96,435 +71,6 @@ class InductionSettings:
     minimize_s: Optional[float] = None        # 0: print the whole invariant (no minimization)
 
 
-# ---------------------------------------------------------------- sampling
-def sample_words(k: int, settings: InductionSettings, extra=None) -> List[np.ndarray]:
-    """Uniform words and 'block' words (runs of one symbol: a^i b^j ... reach the deep states of
-    counter languages that uniform words rarely reach)."""
-    rng = np.random.default_rng(settings.seed)
-    n, b = settings.sample_len, settings.sample_words
-    uniform = rng.integers(0, k, size=(b, n))
-    blocks = np.empty((b, n), dtype=np.int64)
-    for r in range(b):  # one numpy call per word
-        runs = rng.integers(1, 1 + max(1, n // rng.integers(1, 6)), size=n)
-        symbols = rng.integers(0, k, size=n)
-        blocks[r] = np.repeat(symbols, runs)[:n]
-    # short words exhaustively: every state reachable within a few steps is seen
-    depth = max(1, min(8, int(np.log(4096) / np.log(max(k, 2)))))
-    grid = np.stack(np.meshgrid(*[np.arange(k)] * depth, indexing="ij"), -1).reshape(-1, depth)
-    out = [uniform, blocks, grid]
-    if isinstance(extra, list):          # words of several lengths, one array each
-        out.extend(np.asarray(e) for e in extra if len(e))
-    elif extra is not None and len(extra):
-        out.append(np.asarray(extra))
-    return out
-
-
-def _words(miter: Miter, settings: InductionSettings, extra) -> List[np.ndarray]:
-    """The generic sampled words, the caller's, and those the specification asks for (a sequence task:
-    its own teacher-forced inputs, whose states uniform words almost never reach)."""
-    own = [np.asarray(w) for w in miter.spec.sample_words(settings.seed) if len(w)]
-    return sample_words(len(miter.alphabet), settings, extra) + own
-
-
-def sampled_states(miter: Miter, words: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
-    """Every distinct state reached (the initial one included), one flat array per state variable."""
-    init = miter.init_values()
-    cols: Dict[str, list] = {v.name: [np.array([int(init[v.name])])] for v in miter.vars}
-    for ids in words:
-        tr = miter.trace(ids)
-        for v in miter.vars:
-            cols[v.name].append(np.asarray(tr[v.name]).astype(np.int64).ravel())
-    if not miter.vars:
-        return {}
-    M = np.unique(np.stack([np.concatenate(cols[v.name]) for v in miter.vars], axis=1), axis=0)
-    return {v.name: M[:, j] for j, v in enumerate(miter.vars)}
-
-
-# ---------------------------------------------------------------- candidates
-def rational_nullspace(M: List[List[int]]) -> List[List[Fraction]]:
-    """Basis of {v : M v = 0} over the rationals, by exact Gauss-Jordan elimination."""
-    rows = [[Fraction(x) for x in row] for row in M]
-    ncols = len(rows[0]) if rows else 0
-    pivots: List[int] = []
-    r = 0
-    for c in range(ncols):
-        p = next((i for i in range(r, len(rows)) if rows[i][c] != 0), None)
-        if p is None:
-            continue
-        rows[r], rows[p] = rows[p], rows[r]
-        piv = rows[r][c]
-        rows[r] = [x / piv for x in rows[r]]
-        for i in range(len(rows)):
-            if i != r and rows[i][c] != 0:
-                f = rows[i][c]
-                rows[i] = [x - f * y for x, y in zip(rows[i], rows[r])]
-        pivots.append(c)
-        r += 1
-    basis = []
-    for free in (c for c in range(ncols) if c not in pivots):
-        v = [Fraction(0)] * ncols
-        v[free] = Fraction(1)
-        for i, c in enumerate(pivots):
-            v[c] = -rows[i][free]
-        basis.append(v)
-    return basis
-
-
-PRIME = 2_147_483_647     # 2^31 − 1: products of two residues fit in int64
-EXACT_COLUMNS = 24
-LEAN_UPPER = 2
-
-
-def _rational(r: int, p: int = PRIME) -> Optional[Fraction]:
-    """The fraction a/b with |a|, b <= sqrt(p/2) congruent to r mod p (rational reconstruction), or None."""
-    bound = int((p // 2) ** 0.5)
-    r0, r1, t0, t1 = p, r % p, 0, 1
-    while r1 > bound:
-        q = r0 // r1
-        r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
-    if t1 == 0 or abs(t1) > bound:
-        return None
-    return Fraction(r1, t1)
-
-
-def modular_nullspace(M: np.ndarray, p: int = PRIME) -> List[List[Fraction]]:
-    """The basis rational_nullspace gives (from the reduced row echelon form, which is unique), computed
-    modulo a prime with vectorized row operations and lifted back by rational reconstruction. A vector
-    whose entries do not lift is skipped; the caller re-checks every vector exactly (these are guesses
-    for Houdini, which proves what it keeps), so a rare unlucky prime costs a candidate, never soundness."""
-    A = np.asarray(M, dtype=object) % p
-    A = A.astype(np.int64)
-    rows, cols = A.shape
-    pivots: List[int] = []
-    r = 0
-    for c in range(cols):
-        if r == rows:
-            break
-        nz = np.flatnonzero(A[r:, c])
-        if len(nz) == 0:
-            continue
-        i = r + int(nz[0])
-        A[[r, i]] = A[[i, r]]
-        A[r] = A[r] * pow(int(A[r, c]), p - 2, p) % p
-        f = A[:, c].copy()
-        f[r] = 0
-        A = (A - (f[:, None] * A[r][None, :]) % p) % p
-        pivots.append(c)
-        r += 1
-    out = []
-    for free in (c for c in range(cols) if c not in pivots):
-        v: List[Optional[Fraction]] = [Fraction(0)] * cols
-        v[free] = Fraction(1)
-        for i, c in enumerate(pivots):
-            v[c] = _rational(int(-A[i, free]) % p, p)
-        if all(x is not None for x in v):
-            out.append(v)
-    return out
-
-
-def affine_equalities(X: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
-    """Integer (coefficients, constant) with coefficients·x == constant on every row of X:
-    the rational nullspace of [X | 1] (from its Gram matrix, which has the same nullspace), scaled to
-    coprime integers and re-checked exactly on every row.
-
-    Many rows (tens of thousands of sampled states): the nullspace of a spread subset of rows first,
-    which contains the whole one; rows that break one of its equalities join the subset until none
-    does — then the two nullspaces are equal, and so is the basis (the one with the identity on the
-    free columns, unique), at a fraction of the Gram matrix's cost."""
-    if X.shape[1] == 0 or X.shape[0] == 0:
-        return []
-    Y = np.concatenate([X, np.ones((X.shape[0], 1), dtype=np.int64)], axis=1)   # repeated rows change nothing
-    most = SUBSET_ROWS + 4 * Y.shape[1]
-    idx = None if Y.shape[0] <= most else _spread(np.arange(Y.shape[0]), most)
-    while True:
-        found = _nullspace_equalities(Y if idx is None else Y[idx])
-        if idx is None:
-            break
-        broken = _broken_rows(Y[:, :-1], found)
-        if not broken.any():
-            break
-        idx = np.union1d(idx, _spread(np.flatnonzero(broken), most))
-        if len(idx) >= Y.shape[0] // 2:
-            idx = None
-    return [eq for eq, ok in zip(found, _hold_on_every_row(Y[:, :-1], found)) if ok]  # exact re-check
-
-
-SUBSET_ROWS = 1500
-
-
-def _spread(rows: np.ndarray, most: int) -> np.ndarray:
-    """At most `most` of the rows, evenly spaced (deterministic)."""
-    if len(rows) <= most:
-        return rows
-    return rows[np.unique(np.linspace(0, len(rows) - 1, most).astype(np.int64))]
-
-
-def _nullspace_equalities(Y: np.ndarray) -> List[Tuple[Tuple[int, ...], int]]:
-    if int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 53:
-        F = Y.astype(np.float64)   # every partial sum is an integer below 2^53: exact, and BLAS-fast
-        gram = F.T.dot(F).astype(np.int64)
-    elif int(np.abs(Y).max()) ** 2 * Y.shape[0] < 2 ** 62:
-        gram = Y.T.dot(Y)  # int64 is exact here
-    else:
-        Y = Y.astype(object)  # Python integers: no overflow
-        gram = Y.T.dot(Y)
-    # exact fractions for small systems; past EXACT_COLUMNS components (a sequence task over a vocabulary),
-    # modulo a prime: fractions cost cubically many big-number operations there
-    basis = (rational_nullspace([[int(x) for x in row] for row in gram.tolist()]) if gram.shape[0] <= EXACT_COLUMNS
-             else modular_nullspace(gram))
-    found = []
-    for vec in basis:
-        den = 1
-        for f in vec:
-            den = den * f.denominator // gcd(den, f.denominator)
-        ints = [int(f * den) for f in vec]
-        g = 0
-        for x in ints:
-            g = gcd(g, abs(x))
-        ints = [x // g for x in ints] if g else ints
-        first = next((x for x in ints[:-1] if x), 0)
-        if first == 0:
-            continue
-        if first < 0:
-            ints = [-x for x in ints]
-        found.append((tuple(ints[:-1]), -ints[-1]))
-    return found
-
-
-def _broken_rows(Y: np.ndarray, equalities: Sequence[Tuple[Tuple[int, ...], int]]) -> np.ndarray:
-    """Rows where some equality fails (exact: float64 where every partial sum is an integer below 2^53)."""
-    out = np.zeros(Y.shape[0], dtype=bool)
-    if not equalities:
-        return out
-    big = int(np.abs(Y).max()) if Y.size else 0
-    if Y.dtype != object and all(big * sum(abs(int(x)) for x in c) + abs(k) < 2 ** 53 for c, k in equalities):
-        C = np.array([c for c, _ in equalities], dtype=np.float64).T
-        K = np.array([k for _, k in equalities], dtype=np.float64)
-        return (Y.astype(np.float64).dot(C) != K).any(axis=1)
-    for c, k in equalities:
-        out |= Y.astype(object).dot(np.array(c, dtype=object)) != k
-    return out
-
-
-def _hold_on_every_row(Y: np.ndarray, equalities: Sequence[Tuple[Tuple[int, ...], int]]) -> List[bool]:
-    """For each (coeffs, const): coeffs·y == const on every row, exactly — all at once in float64 where every
-    partial sum is an integer below 2^53, else one by one in Python integers."""
-    if not equalities:
-        return []
-    C = np.array([c for c, _ in equalities], dtype=object).T
-    big = int(np.abs(Y).max()) if Y.size else 0
-    if Y.dtype != object and all(big * sum(abs(int(x)) for x in c) + abs(k) < 2 ** 53 for c, k in equalities):
-        values = Y.astype(np.float64).dot(C.astype(np.float64))
-        return [bool(np.all(values[:, j] == k)) for j, (_, k) in enumerate(equalities)]
-    return [bool(np.all(Y.astype(object).dot(C[:, j]) == k)) for j, (_, k) in enumerate(equalities)]
-
-
-def _sign_ok(x, sg) -> bool:
-    return x > 0 if sg > 0 else (x < 0 if sg < 0 else x == 0)
-
-
-class CandidateFactory:
-    def __init__(self, miter: Miter, states: Dict[str, np.ndarray], settings: InductionSettings):
-        self.miter, self.states, self.settings = miter, states, settings
-        self.numeric = [v for v in miter.vars if v.sort == INT]
-        self.finite = [v for v in miter.vars if v.sort in (BOOL, FINITE)]
-        rows = len(next(iter(states.values()))) if states else 0
-        self.X = (np.stack([states[v.name] for v in self.numeric], axis=1)
-                  if self.numeric else np.zeros((rows, 0), dtype=np.int64))
-        self.F = (np.stack([states[v.name] for v in self.finite], axis=1)
-                  if self.finite else np.zeros((rows, 0), dtype=np.int64))
-        self.out: List[Candidate] = []
-        self.seen = set()
-        self._terms: Dict[int, tuple] = {}
-
-    # names as printed
-    def name(self, v: StateVar) -> str:
-        if v.name == PHASE:
-            return v.label
-        owner = {"p": "", "q": "spec.", "s": "spec."}[v.name.split(".")[0]]
-        return owner + (v.label or v.name)
-
-    def cond_text(self, assignment: Sequence[Tuple[StateVar, int]]) -> str:
-        parts = []
-        for v, val in assignment:
-            if v.sort == BOOL:
-                parts.append(self.name(v) if val else f"not {self.name(v)}")
-            else:
-                parts.append(f"{self.name(v)} = {self.miter.value_name(v.name, int(val))}")
-        return " and ".join(parts)
-
-    def atom(self, S, v: StateVar, val: int):
-        """z3 term 'v has value val', built once per state (terms are shared across candidates)."""
-        slot = self._terms.get(id(S))
-        if slot is None or slot[0] is not S:
-            slot = (S, {})  # keeps S alive, so its id is not reused while cached
-            self._terms[id(S)] = slot
-        key = (v.name, int(val))
-        t = slot[1].get(key)
-        if t is None:
-            t = (S[v.name] if val else z3.Not(S[v.name])) if v.sort == BOOL else S[v.name] == int(val)
-            slot[1][key] = t
-        return t
-
-    def cond_term(self, S, assignment):
-        terms = [self.atom(S, v, val) for v, val in assignment]
-        return z3.And(terms) if len(terms) > 1 else (terms[0] if terms else z3.BoolVal(True))
-
-    @staticmethod
-    def cond_check(values, assignment) -> bool:
-        return all(int(values[v.name]) == int(val) for v, val in assignment)
-
-    def add(self, holds, text, check, guard=(), body=""):
-        if text not in self.seen:
-            self.seen.add(text)
-            self.out.append(Candidate(holds, text, check, guard, body))
-
-    def linear_text(self, coeffs, const) -> str:
-        terms = [(c, self.name(v)) for c, v in zip(coeffs, self.numeric) if c]
-        s = ""
-        for i, (c, nm) in enumerate(terms):
-            sign = "-" if c < 0 else ("+" if i else "")
-            mag = "" if abs(c) == 1 else f"{abs(c)}*"
-            s += (f" {sign} " if i else sign) + f"{mag}{nm}"
-        return f"{s.strip()} = {const}"
-
-    @property
-    def lean(self) -> bool:
-        """A machine with many integer components (a sequence task over a vocabulary: counts per token):
-        candidates that are quadratic in them, or that Houdini would drop one counterexample at a time, are
-        left out — pairwise differences, upper bounds a counter merely reached in the samples (only
-        bounds up to LEAN_UPPER are kept) and bounds under the whole finite part."""
-        return len(self.numeric) > self.settings.max_pairwise
-
-    def for_rows(self, rows: np.ndarray, assignment: Sequence[Tuple[StateVar, int]], bounds: bool = True) -> None:
-        """Equalities and bounds on the integer components over the selected sampled states,
-        guarded by the finite assignment that selects them."""
-        X = self.X[rows]
-        if X.shape[0] == 0:
-            return
-        a = tuple(assignment)
-        prefix = f"{self.cond_text(a)} implies " if a else ""
-        guard = (lambda S: self.cond_term(S, a)) if a else None
-        ok = lambda values: not self.cond_check(values, a)
-        numeric = self.numeric
-        where = tuple((v.name, int(val)) for v, val in a)
-        for coeffs, const in affine_equalities(X):
-            used = [(ci, v.name) for ci, v in zip(coeffs, numeric) if ci]
-
-            def holds(S, used=used, k=const, guard=guard):
-                body = z3.Sum([ci * S[n] for ci, n in used]) == k
-                return z3.Implies(guard(S), body) if guard else body
-            self.add(holds, prefix + self.linear_text(coeffs, const),
-                     lambda vals, used=used, k=const: ok(vals) or sum(ci * vals[n] for ci, n in used) == k,
-                     where, self.linear_text(coeffs, const))
-        if not bounds:
-            return
-        lo, hi = X.min(axis=0), X.max(axis=0)
-        for j, v in enumerate(numeric):
-            for op, b in ((">=", int(lo[j])), ("<=", int(hi[j]))):
-                if op == "<=" and self.lean and b > LEAN_UPPER:
-                    continue
-                def holds(S, n=v.name, b=b, op=op, guard=guard):
-                    body = S[n] >= b if op == ">=" else S[n] <= b
-                    return z3.Implies(guard(S), body) if guard else body
-                self.add(holds, f"{prefix}{self.name(v)} {op} {b}",
-                         lambda vals, n=v.name, b=b, op=op: ok(vals) or
-                         (vals[n] >= b if op == ">=" else vals[n] <= b), where, f"{self.name(v)} {op} {b}")
-
-    def build(self) -> List[Candidate]:
-        self.for_rows(np.ones(self.X.shape[0], dtype=bool), ())
-        # pairwise differences (octagon-style), globally: quadratic in the integer components, so only
-        # for small machines (a sequence task over a large vocabulary has one count per token)
-        for i, u in enumerate(() if self.lean else self.numeric):
-            for j, v in enumerate(self.numeric):
-                if i < j:
-                    d = self.X[:, i] - self.X[:, j]
-                    for op, b in ((">=", int(d.min())), ("<=", int(d.max()))):
-                        self.add(lambda S, a=u.name, c=v.name, b=b, op=op:
-                                 (S[a] - S[c] >= b) if op == ">=" else (S[a] - S[c] <= b),
-                                 f"{self.name(u)} - {self.name(v)} {op} {b}",
-                                 lambda vals, a=u.name, c=v.name, b=b, op=op:
-                                 (vals[a] - vals[c] >= b) if op == ">=" else (vals[a] - vals[c] <= b))
-        # split by the value of each finite component
-        for j, v in enumerate(self.finite):
-            for val in np.unique(self.F[:, j]):
-                self.for_rows(self.F[:, j] == val, ((v, int(val)),))
-        if self.finite:
-            self.finite_parts()
-        if self.numeric:
-            self.sign_patterns()
-        hints = getattr(self.miter.spec, "hints", None)   # the specification's own guesses (a sequence task)
-        for text, holds, check in (hints(self.states) if hints else ()):
-            self.add(holds, text, check)
-        return self.out
-
-    def finite_parts(self) -> None:
-        """The finite parts seen (whole, and pairs of components) are the only reachable ones."""
-        fin = self.finite
-        keys, inverse = np.unique(self.F, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        observed = tuple(tuple(int(x) for x in key) for key in keys)
-        obs_set = set(observed)
-        self.add(lambda S: z3.Or([self.cond_term(S, tuple(zip(fin, key))) for key in observed]),
-                 f"the finite part ({', '.join(self.name(v) for v in fin)}) is one of "
-                 f"{len(observed)} seen: " + "; ".join(
-                     "(" + ", ".join(self.miter.value_name(v.name, x) for v, x in zip(fin, key)) + ")"
-                     for key in observed[:12]) + (" ..." if len(observed) > 12 else ""),
-                 lambda vals: tuple(int(vals[v.name]) for v in fin) in obs_set)
-        for a in range(len(fin)):
-            for b in range(a + 1, len(fin)):
-                lo, width = int(self.F[:, b].min()), int(self.F[:, b].max() - self.F[:, b].min()) + 1
-                codes = np.unique(self.F[:, a] * width + (self.F[:, b] - lo))   # one integer per pair: fast
-                pairs = tuple(sorted((int(x) // width, int(x) % width + lo) for x in codes))
-                va, vb = fin[a], fin[b]
-                self.add(lambda S, ps=pairs, va=va, vb=vb: z3.Or([
-                    self.cond_term(S, ((va, x), (vb, y))) for x, y in ps]),
-                    f"({self.name(va)}, {self.name(vb)}) is one of " + ", ".join(
-                        f"({self.miter.value_name(va.name, x)}, {self.miter.value_name(vb.name, y)})"
-                        for x, y in pairs),
-                    lambda vals, ps=set(pairs), va=va, vb=vb: (int(vals[va.name]), int(vals[vb.name])) in ps)
-        # equalities under the whole finite part: not for a lean machine, whose classes are many and sparse
-        # next to its integer components (a sequence task: most of their equalities are chance, each costing
-        # Houdini a round), and whose proofs use the splits by one component above
-        if 1 < len(keys) <= self.settings.max_classes and len(fin) > 1 and not self.lean:
-            for c, key in enumerate(keys):
-                self.for_rows(inverse == c, tuple(zip(fin, (int(x) for x in key))))
-
-    def sign_patterns(self) -> None:
-        """Predicate abstraction: the finite part together with the sign (<0, =0, >0) of every
-        integer component takes only the combinations seen. This is the disjunctive candidate
-        ('in the sink, either a letter came out of order or no a was read') conjunctions miss."""
-        signs = np.sign(self.X)
-        keys = np.unique(np.concatenate([self.F, signs], axis=1), axis=0)
-        if len(keys) > 4 * self.settings.max_classes:
-            return
-        fin, num = self.finite, self.numeric
-        nf = len(fin)
-        patterns = tuple(tuple(int(x) for x in k) for k in keys)
-
-        def term(S, key):
-            parts = [self.atom(S, v, x) for v, x in zip(fin, key[:nf])]
-            for v, sg in zip(num, key[nf:]):
-                x = S[v.name]
-                parts.append(x > 0 if sg > 0 else (x < 0 if sg < 0 else x == 0))
-            return z3.And(parts)
-
-        def text(key):
-            parts = [self.cond_text(tuple(zip(fin, key[:nf])))] if fin else []
-            parts += [f"{self.name(v)} {'>' if sg > 0 else '<' if sg < 0 else '='} 0"
-                      for v, sg in zip(num, key[nf:])]
-            return "(" + " and ".join(p for p in parts if p) + ")"
-
-        def check(vals):
-            head = tuple(int(vals[v.name]) for v in fin)
-            return any(head == k[:nf] and all(_sign_ok(vals[v.name], sg) for v, sg in zip(num, k[nf:]))
-                       for k in patterns)
-
-        self.add(lambda S: z3.Or([term(S, k) for k in patterns]),
-                 "one of: " + " or ".join(text(k) for k in patterns), check)
-
-
-# ---------------------------------------------------------------- Houdini and k-induction
 def _symbolic(miter: Miter, tag: str) -> Tuple[Dict[str, object], List]:
     S = {v.name: v.fresh(tag) for v in miter.vars}
     domain = [c for v in miter.vars for c in v.domain(S[v.name])]
@@ -547,22 +93,6 @@ def _cap(seconds: Optional[float], outer: Budget) -> Optional[float]:
     if seconds is None:
         return left
     return seconds if left is None else min(seconds, left)
-
-
-def bound_family(c: Candidate) -> Optional[str]:
-    """For a bound on one component (`G implies x <= b`), its text with the names of symbols, the
-    values in its guard and the numbers in its names abstracted (`c_12`, `#["12"]`, `prev = 3`), the
-    bound b kept: over a vocabulary, the guesses of one family usually stand or fall together. None
-    for any other candidate."""
-    m = _BOUND.match(c.text)
-    if m is None:
-        return None
-    head, tail = c.text[:m.start(1)], c.text[m.start(1):]
-    return _NUMBERS.sub("*", head) + tail
-
-
-_BOUND = re.compile(r'^(?:.* implies )?(?!.* [-+] )[^:]* (<=|>=) -?\d+$')    # a bound on one component
-_NUMBERS = re.compile(r'"[^"]*"|\d+')
 
 
 def houdini(miter: Miter, candidates: List[Candidate], deadline: Budget,
@@ -805,7 +335,7 @@ def infer_invariant(miter: Miter, settings: Optional[InductionSettings] = None,
     """The Houdini-proved invariant alone (no property): sampled, guessed, kept only if inductive.
     Empty if the solver gives up."""
     settings = settings or InductionSettings()
-    states = sampled_states(miter, _words(miter, settings, extra_words))
+    states = sampled_states(miter, words_for(miter, settings, extra_words))
     invariant, _ = houdini(miter, CandidateFactory(miter, states, settings).build(),
                            Budget(settings.work, settings.timeout_s))
     return invariant or []
@@ -837,7 +367,7 @@ def prove(miter: Miter, settings: Optional[InductionSettings] = None,
             "the rest of the bound was left for after the proof"
         tried += f" ({stop})"
     say("sampling states")
-    states = sampled_states(miter, _words(miter, settings, extra_words))
+    states = sampled_states(miter, words_for(miter, settings, extra_words))
     candidates = CandidateFactory(miter, states, settings).build()
     budget = Budget(settings.work, outer.left_seconds())
     tried += (f"; {len(candidates)} candidate invariants from "

@@ -52,10 +52,10 @@ REPORT_SETTINGS = dict(timeout_s=300.0, minimize_work=0)
 SETTINGS_TAG = "report-v2"      # part of the cache key (with the settings themselves and the prover's code)
 # the prover and the semantics it encodes: their source is in the key (these files alone, not everything they
 # import: an edit to, say, the input-size checks does not re-prove the catalogue)
-PROVER_SOURCES = ("verify.smt.encode", "verify.smt.induction", "verify.smt.miter", "verify.smt.refute",
-                  "verify.smt.sequence", "verify.smt.specs", "verify.sequence_spec", "verify.spec",
-                  "verify.crasp.ast", "verify.crasp.checks", "verify.crasp.interpreter", "verify.crasp.linear",
-                  "verify.crasp.values")
+PROVER_SOURCES = ("verify.smt.encode", "verify.smt.induction", "verify.smt.candidates", "verify.smt.linear",
+                  "verify.smt.miter", "verify.smt.refute", "verify.smt.sequence", "verify.smt.specs",
+                  "verify.sequence_spec", "verify.spec", "verify.crasp.ast", "verify.crasp.checks",
+                  "verify.crasp.interpreter", "verify.crasp.linear", "verify.crasp.values")
 
 
 def cache_path() -> Path:
