@@ -161,15 +161,20 @@ def strength(entry: dict) -> Tuple[int, int]:
     return (1, int(m.group(1))) if m else (0, 0)
 
 
-def _write_entry(key: str, entry: dict, keep_old=lambda old: False) -> bool:
-    """Under the lock: read the cache, store `entry` at `key` unless `keep_old(old entry)`, write it
+def _write_entry(key: str, entry: dict, keep_old=lambda old, new: False) -> bool:
+    """Under the lock: read the cache, store `entry` at `key` unless `keep_old(old entry, entry)`, write it
     back through a unique temporary file. True when stored; a failure to write is never an error."""
     return write_entries({key: entry}, keep_old) == 1
 
 
-def write_entries(entries: Dict[str, dict], keep_old=lambda old: False,
+def stronger(old: dict, new: dict) -> bool:
+    """The cache's `keep_old` that never downgrades: keep the old entry when it is stronger than the new."""
+    return strength(old) > strength(new)
+
+
+def write_entries(entries: Dict[str, dict], keep_old=lambda old, new: False,
                   prune: Optional[Callable[[Dict[str, dict]], None]] = None) -> int:
-    """Several entries in one read-modify-write under the lock (each unless `keep_old(its old entry)`);
+    """Several entries in one read-modify-write under the lock (each unless `keep_old(its old entry, it)`);
     `prune(data)` may then drop entries before the file is written. How many were stored."""
     path = cache_path()
     tmp: Optional[str] = None
@@ -188,7 +193,7 @@ def write_entries(entries: Dict[str, dict], keep_old=lambda old: False,
             stored = 0
             for key, entry in entries.items():
                 old = data.get(key)
-                if old is not None and keep_old(old):
+                if old is not None and keep_old(old, entry):
                     continue
                 data[key] = entry
                 stored += 1
@@ -216,8 +221,7 @@ def write_entries(entries: Dict[str, dict], keep_old=lambda old: False,
 def remember(key: str, verdict: Verdict) -> bool:
     """Store a verdict's summary unless the cache already holds a stronger one (never downgrade);
     True when stored."""
-    entry = {"cell": cell(verdict), "status": verdict.status}
-    return _write_entry(key, entry, keep_old=lambda old: strength(old) > strength(entry))
+    return _write_entry(key, {"cell": cell(verdict), "status": verdict.status}, keep_old=stronger)
 
 
 def cell(v: Verdict) -> str:
@@ -306,8 +310,11 @@ def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
 def _store(key: str, text: str) -> None:
     """Write one report cell unless the cache holds a stronger one (a result the clock cut short can be
     weaker than one an earlier, less loaded run reached)."""
-    entry = {"cell": text, "status": "report"}
-    _write_entry(key, entry, keep_old=lambda old: strength(old) > strength(entry))
+    _write_entry(key, _report_entry(text), keep_old=stronger)
+
+
+def _report_entry(text: str) -> dict:
+    return {"cell": text, "status": "report"}
 
 
 def _worker(name: str, use_cache: bool) -> str:
@@ -353,20 +360,22 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     if progress:
         for name in cells:
             progress(name)
-    searched = []
+    searched, checked = [], {}
     for case in todo:   # a certificate's re-check is seconds at most: here, not worth a process each
         try:
-            certified = _certified_cell(case.build_program(), case.spec)
+            program = case.build_program()
+            certified = _certified_cell(program, case.spec)
         except Exception:  # noqa: BLE001 - the proof in the pool then reports what is wrong
             certified = None
         if certified is None:
             searched.append(case)
             continue
         cells[case.name] = certified
-        if use_cache:
-            _store(_report_key(case.build_program(), case.spec), certified)
+        checked[_report_key(program, case.spec)] = _report_entry(certified)
         if progress:
             progress(case.name)
+    if use_cache:   # one locked write for them all
+        write_entries(checked, keep_old=stronger)
     workers = max(1, workers or min(len(searched), os.cpu_count() or 1))
     if searched:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
         cells.update(_in_pool(searched, use_cache, workers, progress))
