@@ -232,6 +232,13 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_half_a_file(cache
 
 # --- issue 21: proofs, checks and columns kept by content, so a warm report pays only for what changed
 
+def test_without_certificates_the_proofs_are_searched(cache):
+    from verify.catalogue import get_case
+    cells = rc.prepare([get_case("tomita1")], prove=True, workers=1, certificates=False)
+    assert cells["tomita1"].startswith("proved for all lengths")
+    assert rc.LAST_PREPARE == {"from_cache": 0, "proved_now": 1, "certified": 0, "searched": 1}
+
+
 def test_a_second_prepare_proves_nothing(cache, monkeypatch):
     """The report's proofs are cached by content: the second run reads every cell from the cache and runs
     no proof at all (the pool and the prover are replaced by traps)."""

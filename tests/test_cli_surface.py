@@ -152,9 +152,11 @@ def _workers_started(process, count=1, timeout=90):
 @pytest.mark.parametrize("sig, group, code, line", [(signal.SIGINT, True, 130, "interrupted"),
                                                      (signal.SIGTERM, False, 143, "terminated (SIGTERM)")])
 def test_report_prove_interrupted_leaves_nothing_behind(sig, group, code, line, tmp_path):
-    """`verify report --prove` proves in worker processes; Ctrl-C (to the whole group) or SIGTERM (to verify
-    alone) ends it with one line: no traceback, no worker left, no resource-tracker warning."""
-    got, err, alive = _signalled([str(VERIFY), "report", "--prove", "--no-cache", "--samples", "5", "--budget", "64"],
+    """`verify report --prove --no-certificates` searches for proofs in worker processes; Ctrl-C (to the whole
+    group) or SIGTERM (to verify alone) ends it with one line: no traceback, no worker left, no resource-tracker
+    warning."""
+    got, err, alive = _signalled([str(VERIFY), "report", "--prove", "--no-cache", "--no-certificates", "--samples",
+                                  "5", "--budget", "64"],
                                  sig, group=group, ready=_workers_started, cache=tmp_path / "cache.json")
     assert (got, err, alive) == (code, line + "\n", [])
 

@@ -259,14 +259,14 @@ def _report_key(program, spec) -> str:
 BY_CLOCK = " (stopped by the wall-clock safety limit)"
 
 
-def _prove_cell(program, spec) -> Tuple[str, bool]:
+def _prove_cell(program, spec, certificates: bool = True) -> Tuple[str, bool]:
     """(the cell, whether it may be cached). A result the wall-clock safety limit cut short depends on the
     machine's load; it is cached all the same, marked BY_CLOCK in its cell, so that a warm report does not
     wait for the same proof again (minutes where the work budget does not bound a phase); a later result
     that reaches further replaces it, and deleting the cache (or changing what the key rests on) retries it."""
     from verify.smt.induction import InductionSettings, prove
     from verify.smt.miter import Miter
-    certified = _certified_cell(program, spec)
+    certified = _certified_cell(program, spec) if certificates else None
     if certified is not None:
         return certified, True
     v = prove(Miter(program, spec), InductionSettings(**REPORT_SETTINGS))
@@ -286,7 +286,7 @@ def _certified_cell(program, spec) -> Optional[str]:
     return None if v is None else cell(v)
 
 
-def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
+def z3_cell(case, prove: bool, use_cache: bool = True, certificates: bool = True) -> str:
     """The report's z3 cell for one case: NOT_RUN unless `prove`; else the proof's result (from the
     cache when it holds one made with the same settings and `use_cache`)."""
     if case.spec is None:
@@ -301,7 +301,7 @@ def z3_cell(case, prove: bool, use_cache: bool = True) -> str:
         hit = _load().get(key)
         if hit:
             return hit["cell"]
-    text, cacheable = _prove_cell(program, case.spec)
+    text, cacheable = _prove_cell(program, case.spec, certificates)
     if use_cache and cacheable:
         _store(key, text)
     return text
@@ -317,9 +317,9 @@ def _report_entry(text: str) -> dict:
     return {"cell": text, "status": "report"}
 
 
-def _worker(name: str, use_cache: bool) -> str:
+def _worker(name: str, use_cache: bool, certificates: bool) -> str:
     from verify.catalogue import get_case
-    return z3_cell(get_case(name), True, use_cache)
+    return z3_cell(get_case(name), True, use_cache, certificates)
 
 
 _prepared: Dict[tuple, str] = {}   # (case name, prove, use_cache) -> cell, from the last prepare
@@ -331,7 +331,7 @@ LAST_PREPARE: Dict[str, int] = {}
 
 
 def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] = None,
-            progress: Optional[Callable[[str], None]] = None) -> Dict[str, str]:
+            progress: Optional[Callable[[str], None]] = None, certificates: bool = True) -> Dict[str, str]:
     """Every case's z3 cell, computed now (proofs in parallel over `workers` processes, default:
     the cores; `progress(name)` after each); `columns` then returns them. The cache is read once; only
     the cases it does not hold are proved. Each proof runs in a fresh process with a fixed hash
@@ -364,7 +364,7 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     for case in todo:   # a certificate's re-check is seconds at most: here, not worth a process each
         try:
             program = case.build_program()
-            certified = _certified_cell(program, case.spec)
+            certified = _certified_cell(program, case.spec) if certificates else None
         except Exception:  # noqa: BLE001 - the proof in the pool then reports what is wrong
             certified = None
         if certified is None:
@@ -378,11 +378,11 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
         write_entries(checked, keep_old=stronger)
     workers = max(1, workers or min(len(searched), os.cpu_count() or 1))
     if searched:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
-        cells.update(_in_pool(searched, use_cache, workers, progress))
+        cells.update(_in_pool(searched, use_cache, workers, progress, certificates))
     for case in todo:
         if case.name not in cells:
             try:
-                cells[case.name] = z3_cell(case, True, use_cache)
+                cells[case.name] = z3_cell(case, True, use_cache, certificates)
             except Exception as ex:
                 cells[case.name] = f"error: {type(ex).__name__}: {ex}"
             if progress:
@@ -395,8 +395,8 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     return cells
 
 
-def _in_pool(cases, use_cache: bool, workers: int, progress: Optional[Callable[[str], None]] = None
-             ) -> Dict[str, str]:
+def _in_pool(cases, use_cache: bool, workers: int, progress: Optional[Callable[[str], None]] = None,
+             certificates: bool = True) -> Dict[str, str]:
     """Cells computed in worker processes; a case a worker cannot run (e.g. added in this process
     only) is left out, for the caller to run here."""
     from concurrent.futures import as_completed
@@ -407,7 +407,7 @@ def _in_pool(cases, use_cache: bool, workers: int, progress: Optional[Callable[[
     os.environ["PYTHONHASHSEED"] = "0"  # read by each spawned interpreter at its start
     try:
         with process_pool(workers, max_tasks_per_child=1) as pool:
-            futures = {pool.submit(_worker, case.name, use_cache): case.name for case in cases}
+            futures = {pool.submit(_worker, case.name, use_cache, certificates): case.name for case in cases}
             for future in as_completed(futures):
                 try:
                     out[futures[future]] = future.result()
