@@ -42,20 +42,19 @@ def never_fitted(record: Dict, other: Path) -> Optional[str]:
 
 
 def adopt(rows: Sequence, done: Dict[str, Dict], other: Path, other_records: Sequence[Dict],
-          next_needed: Callable[[object, Dict[str, Dict]], Optional[object]]) -> List[Dict]:
-    """The records adopted from OTHER (its logged runs `other_records`) for the runs `rows` need next
-    (`next_needed(row, done)`: the row's next run in the protocol's order, or None), added to `done` as they
-    are made."""
-    candidates: Dict[str, Dict] = {}
-    for r in other_records:
-        candidates.setdefault(_without_patience(r["spec"]), r)
+          spec_for: Callable[[object, Dict], Optional[object]]) -> List[Dict]:
+    """The records adopted from OTHER (its logged runs `other_records`) for runs the `rows` may need, added to
+    `done`. `spec_for(row, record)`: the run this protocol makes of the record's configuration and seed for
+    that row (None: not one of the row's). Every such run is adopted, not only the next one a row needs: one
+    the row turns out not to need is never counted (a row counts its runs in seed order up to its stop), and
+    one it needs has the numbers training would give."""
     adopted = []
     for row in rows:
-        while True:
-            spec = next_needed(row, done)
-            r = candidates.get(_without_patience(spec.identity())) if spec is not None else None
-            if r is None or r["spec"].get("patience", 1) == spec.patience or never_fitted(r, other):
-                break
+        for r in other_records:
+            spec = spec_for(row, r)
+            if (spec is None or spec.key in done or _without_patience(spec.identity()) != _without_patience(r["spec"])
+                    or r["spec"].get("patience", 1) == spec.patience or never_fitted(r, other)):
+                continue
             record = dict(r, run=spec.name, key=spec.key, spec=spec.identity(),
                           config=dict(r["config"], patience=spec.patience),
                           adopted_from=f"{r['run']} in {other / 'runs.jsonl'}: no check reached 100% on the "

@@ -636,11 +636,27 @@ def _adopt(out: Path, rows: Sequence[Row], done: Dict[str, Dict], st: Settings, 
     from verify.problems import UserError
     if not (other / "runs.jsonl").is_file():
         raise UserError(f"--adopt {str(other)!r}: no runs.jsonl there (give a folder bench/reproduce.py wrote)")
-    adopted = adopt(rows, done, other, records(other), lambda row, d: walk(row, d, st).next)
+    adopted = adopt(rows, done, other, records(other), lambda row, r: _spec_for(row, r, st))
     print(f"adopted from {other}: {len(adopted)} runs that never reached 100% on the training bin"
           + "".join(f"\n  {r['run']} <- {r['adopted_from'].split(' in ')[0]}" for r in adopted), flush=True)
     if adopted and not dry_run:
         write_results(out, lambda on_done: [on_done(r) for r in adopted])
+
+
+def _spec_for(row: Row, record: Dict, st: Settings):
+    """The run of `row` with the configuration and seed of `record` (another folder's run), or None when the row
+    never runs that configuration or seed (its architecture, or for a searched row the search grid; seeds below
+    --max-tries)."""
+    s = record.get("spec", {})
+    try:
+        arch = Arch(s["layers"], s["heads"], s["d"], s["lr"], s.get("dropout", 0.0))
+        seed = int(s["seed"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if ((s.get("task"), s.get("pe"), s.get("protocol")) != (row.task, row.pe, row.protocol) or seed >= st.max_tries
+            or (arch != row.arch if row.arch is not None else arch not in SEARCH_GRID)):
+        return None
+    return st.spec(row, arch, seed)
 
 
 def _encodings(text: str) -> List[str]:

@@ -69,3 +69,30 @@ def test_adopt_needs_a_folder_with_runs(tmp_path):
                         "--out", str(tmp_path / "o"), "--adopt", str(tmp_path / "none")],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert p.returncode == 1 and "--adopt" in p.stderr and "no runs.jsonl" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_runs_past_one_that_cannot_be_adopted_are_adopted_too(tmp_path):
+    """Seed 0 fitted in the other folder (trained again), seeds 1 and 2 never did (adopted), seed 3 of another
+    architecture and seed 12 past --max-tries belong to no run of the row."""
+    from dataclasses import replace
+
+    from bench import paper_protocol as pp
+    from bench.adopt import adopt
+    from verify.catalogue import all_cases
+    cases = {c.name: c for c in all_cases()}
+    row = pp.table_rows(["aa_star"], cases, encodings=["ape"])[0]
+    other = pp.Settings(tmp_path, patience=5, max_tries=20)
+    records = []
+    for seed, arch, fitted in [(0, row.arch, True), (1, row.arch, False), (2, row.arch, False),
+                               (3, replace(row.arch, d=64), False), (12, row.arch, False)]:
+        spec = other.spec(row, arch, seed)
+        history = [{"step": spec.steps, "train_acc": 100.0 if fitted else 50.0}]
+        record = _run(tmp_path, spec.folder, history, run=spec.name, key=spec.key, spec=spec.identity(),
+                      config={"steps": spec.steps, "patience": 5}, steps_run=spec.steps, train_fit=fitted)
+        records.append(record)
+    st = pp.Settings(tmp_path / "here")
+    done = {}
+    adopted = adopt([row], done, tmp_path, records, lambda row_, r: pp._spec_for(row_, r, st))
+    assert [r["spec"]["seed"] for r in adopted] == [1, 2]
+    assert all(r["config"]["patience"] == 1 and "patience" not in r["spec"] and r["key"] in done for r in adopted)
+    assert adopted[0]["key"] == st.spec(row, row.arch, 1).key
