@@ -43,8 +43,6 @@ def prune(invariant: List[Candidate]) -> List[Candidate]:
             if not (c.body and c.guard and any(g < frozenset(c.guard) for g in guards[c.body]))]
 
 
-
-
 # ---------------------------------------------------------------- sampling
 def sample_words(k: int, settings: InductionSettings, extra=None) -> List[np.ndarray]:
     """Uniform words and 'block' words (runs of one symbol: a^i b^j ... reach the deep states of
@@ -87,7 +85,6 @@ def sampled_states(miter: Miter, words: Sequence[np.ndarray]) -> Dict[str, np.nd
         return {}
     M = np.unique(np.stack([np.concatenate(cols[v.name]) for v in miter.vars], axis=1), axis=0)
     return {v.name: M[:, j] for j, v in enumerate(miter.vars)}
-
 
 
 # ---------------------------------------------------------------- candidates
@@ -294,8 +291,6 @@ class CandidateFactory:
 
         self.add(lambda S: z3.Or([term(S, k) for k in patterns]),
                  "one of: " + " or ".join(text(k) for k in patterns), check)
-
-
 
 
 def bound_family(c: Candidate) -> Optional[str]:

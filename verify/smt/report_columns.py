@@ -340,7 +340,7 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     percent), so neither the machine nor the order the pool runs them in can change a result."""
     cases = list(cases)
     cells: Dict[str, str] = {}
-    todo = []
+    todo = []   # (case, its program, its cache key): the cases to prove now
     entries = _load() if prove and use_cache else {}
     hits = 0
     for case in cases:
@@ -349,21 +349,22 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
             if quick != NOT_RUN or not prove:
                 cells[case.name] = quick
                 continue
-            hit = entries.get(_report_key(case.build_program(), case.spec))
+            program = case.build_program()
+            key = _report_key(program, case.spec)
+            hit = entries.get(key)
             if hit:
                 cells[case.name] = hit["cell"]
                 hits += 1
             else:
-                todo.append(case)
+                todo.append((case, program, key))
         except Exception as ex:  # a report row must not die on one case
             cells[case.name] = f"error: {type(ex).__name__}: {ex}"
     if progress:
         for name in cells:
             progress(name)
     searched, checked = [], {}
-    for case in todo:   # a certificate's re-check is seconds at most: here, not worth a process each
+    for case, program, key in todo:   # a certificate's re-check is seconds at most: not worth a process each
         try:
-            program = case.build_program()
             certified = _certified_cell(program, case.spec) if certificates else None
         except Exception:  # noqa: BLE001 - the proof in the pool then reports what is wrong
             certified = None
@@ -371,7 +372,7 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
             searched.append(case)
             continue
         cells[case.name] = certified
-        checked[_report_key(program, case.spec)] = _report_entry(certified)
+        checked[key] = _report_entry(certified)
         if progress:
             progress(case.name)
     if use_cache:   # one locked write for them all
@@ -379,7 +380,7 @@ def prepare(cases, prove: bool, use_cache: bool = True, workers: Optional[int] =
     workers = max(1, workers or min(len(searched), os.cpu_count() or 1))
     if searched:  # a fresh process per proof: Z3's work counter then repeats exactly (see the docstring)
         cells.update(_in_pool(searched, use_cache, workers, progress, certificates))
-    for case in todo:
+    for case, _, _ in todo:
         if case.name not in cells:
             try:
                 cells[case.name] = z3_cell(case, True, use_cache, certificates)
